@@ -1,0 +1,71 @@
+-- name: read_admin_units
+-- Admin units inside an admin-code prefix ('' = all, including units without a code).
+SELECT code, name, level, parent_code, source, source_id, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
+  FROM admin_unit
+ WHERE coalesce(code, '') LIKE %(scope)s || '%%'
+ ORDER BY code NULLS LAST, source_id;
+
+-- name: read_grids
+-- Grids inside an admin-code prefix, with their staff counts.
+SELECT code, name, kind, village_code, households, population, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
+  FROM grid
+ WHERE code LIKE %(scope)s || '%%'
+ ORDER BY code;
+
+-- name: read_cameras
+-- Cameras inside an admin-code prefix ('' = all, including cameras outside any village).
+SELECT source, source_id, camera_code, name, kind, status, installed_on, heading_deg, fov_deg, range_m,
+       height_m, village_code, grid_code, h3_r7, h3_r9, h3_r10, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
+  FROM camera
+ WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+ ORDER BY id;
+
+-- name: read_places
+-- Places inside an admin-code prefix, optionally of some kinds (NULL = all kinds).
+SELECT source, source_id, name, kind, address, village_code, grid_code, h3_r7, h3_r9, h3_r10,
+       ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
+  FROM place
+ WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+   AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
+ ORDER BY id;
+
+-- name: read_roads
+-- Roads inside an admin-code prefix.
+SELECT source, source_id, name, kind, oneway, length_m, village_code, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
+  FROM road
+ WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+ ORDER BY id;
+
+-- name: read_patrol_teams
+-- Patrol teams inside an admin-code prefix.
+SELECT source, source_id, name, unit, leader, phone, members, area_code
+  FROM patrol_team
+ WHERE coalesce(area_code, '') LIKE %(scope)s || '%%'
+ ORDER BY id;
+
+-- name: read_incidents
+-- Incidents inside an admin-code prefix and [start, end) of occurred_from, of some categories (NULL = all).
+SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c.name_en AS category_en,
+       coalesce(c.two_robberies_one_theft, false) AS two_robberies_one_theft, i.category_raw,
+       i.occurred_from, i.occurred_to, i.reported_at, i.occurred_date, i.address, i.geocode_level,
+       i.description, i.merged_rows, i.village_code, i.grid_code, i.h3_r7, i.h3_r9, i.h3_r10,
+       ST_AsBinary(i.geom) AS wkb, ST_SRID(i.geom) AS srid
+  FROM incident i
+  LEFT JOIN incident_category c ON c.code = i.category_code
+ WHERE coalesce(i.village_code, '') LIKE %(scope)s || '%%'
+   AND (%(start)s::timestamptz IS NULL OR i.occurred_from >= %(start)s::timestamptz)
+   AND (%(end)s::timestamptz IS NULL OR i.occurred_from < %(end)s::timestamptz)
+   AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
+ ORDER BY i.occurred_from, i.id;
+
+-- name: layer_counts
+-- Row counts of every base layer and the quarantine, inside an admin-code prefix.
+SELECT 'admin_units' AS layer, count(*) AS rows FROM admin_unit WHERE coalesce(code, '') LIKE %(scope)s || '%%'
+UNION ALL SELECT 'grids', count(*) FROM grid WHERE code LIKE %(scope)s || '%%'
+UNION ALL SELECT 'grid_staff', count(*) FROM grid_assignment WHERE grid_code LIKE %(scope)s || '%%'
+UNION ALL SELECT 'cameras', count(*) FROM camera WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+UNION ALL SELECT 'places', count(*) FROM place WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+UNION ALL SELECT 'incidents', count(*) FROM incident WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+UNION ALL SELECT 'roads', count(*) FROM road WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+UNION ALL SELECT 'patrol_teams', count(*) FROM patrol_team WHERE coalesce(area_code, '') LIKE %(scope)s || '%%'
+UNION ALL SELECT 'quarantine', count(*) FROM quarantine;

@@ -1,0 +1,204 @@
+"""Geometry checks at import: CRS resolution, coordinate mistakes, validity, storage CRS.
+
+Every rule here produces a :class:`~gis.errors.RowIssue` for the rows it rejects, or a
+file-level warning, so the importer can quarantine with reasons and report the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+
+from gis import crs as gcrs
+from gis.errors import CRSError, InputFileError, RowIssue
+from gis.messages import both
+from layers._spec import GeometryKind, IssueCollector
+
+_TYPES: dict[str, tuple[str, ...]] = {
+    "point": ("Point",),
+    "polygon": ("Polygon", "MultiPolygon"),
+    "line": ("LineString", "MultiLineString"),
+    "point_or_polygon": ("Point", "Polygon", "MultiPolygon"),
+}
+
+# A share of rows above this that look projected means the whole file lacks its CRS.
+_PROJECTED_FILE_SHARE = 0.5
+
+
+@dataclass
+class GeometryResult:
+    """Geometries in the storage CRS, plus what was decided on the way."""
+
+    geometry: gpd.GeoSeries
+    source_crs: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def _lonlat(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Representative lon/lat (or x/y) per geometry: the point itself or a point on the surface."""
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    x = np.full(len(geoms), np.nan)
+    y = np.full(len(geoms), np.nan)
+    if present.any():
+        points = geoms[present]
+        is_point = shapely.get_type_id(points) == 0
+        reps = np.where(is_point, points, shapely.point_on_surface(points))
+        x[present] = shapely.get_x(reps)
+        y[present] = shapely.get_y(reps)
+    return x, y
+
+
+def _swap_xy(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(geoms, lambda xy: xy[:, ::-1])
+
+
+def prepare_geometry(
+    geoms: gpd.GeoSeries | np.ndarray,
+    *,
+    kind: GeometryKind,
+    declared: pyproj.CRS | gcrs.OffsetDatum | None,
+    storage_srid: int,
+    issues: IssueCollector,
+    area_bounds: tuple[float, float, float, float] | None = None,
+    reference_lonlat: tuple[np.ndarray, np.ndarray] | None = None,
+    swap_axes: bool = False,
+    file_name: str = "",
+) -> GeometryResult:
+    """Check and convert geometries to the storage CRS.
+
+    Parameters
+    ----------
+    geoms
+        Geometries as read, in ``declared`` (``None``: not declared by the file or the user).
+    kind
+        The layer's geometry kind; other types are quarantined.
+    declared
+        The CRS of the input: a pyproj CRS, or GCJ-02/BD-09 lon/lat (converted to WGS 84 here).
+    storage_srid
+        EPSG code of the database's geometry columns (4490 or 4326).
+    area_bounds
+        (min lon, min lat, max lon, max lat) of the deployment's admin units, in the storage CRS;
+        points more than 50 km outside are quarantined.
+    reference_lonlat
+        Known positions (e.g. stored places and cameras) used to detect a GCJ-02/BD-09 offset.
+    swap_axes
+        The user says the file has latitude and longitude the wrong way round.
+    """
+    values = np.asarray(geoms.array if isinstance(geoms, gpd.GeoSeries) else geoms, dtype=object)
+    values = np.where(shapely.is_empty(values), None, values)
+    if swap_axes:
+        values = _swap_xy(values)
+    warnings: list[str] = []
+
+    missing = shapely.is_missing(values)
+    already = issues.bad_mask(len(values))
+    issues.add(np.flatnonzero(missing & ~already), lambda _r: RowIssue("layers.missing_geometry"))
+
+    type_names = np.array(
+        [g.geom_type if g is not None else "" for g in values], dtype=object
+    )
+    wrong_type = ~missing & ~np.isin(type_names, _TYPES[kind])
+    issues.add(
+        np.flatnonzero(wrong_type),
+        lambda r: RowIssue("layers.wrong_geometry_type", found=type_names[r], expected="/".join(_TYPES[kind])),
+    )
+
+    invalid = ~missing & ~wrong_type & ~shapely.is_valid(values)
+    issues.add(
+        np.flatnonzero(invalid),
+        lambda r: RowIssue("layers.invalid_geometry", reason=shapely.is_valid_reason(values[r])),
+    )
+
+    x, y = _lonlat(values)
+    source_crs = declared
+    if declared is None:
+        source_crs = _undeclared_crs(x, y, issues, file_name=file_name)
+        warnings.append(both("layers.crs_assumed", crs=f"EPSG:{storage_srid}"))
+    elif isinstance(declared, gcrs.OffsetDatum):
+        values = _undo_offset(values, declared)
+        source_crs = pyproj.CRS.from_epsg(4326)
+        warnings.append(both("layers.offset_converted", datum=declared.value))
+
+    target = pyproj.CRS.from_epsg(storage_srid)
+    series = gpd.GeoSeries(values, crs=source_crs if not isinstance(source_crs, gcrs.OffsetDatum) else None)
+    if series.crs is not None and not series.crs.equals(target):
+        series = series.to_crs(target)
+    else:
+        series = series.set_crs(target, allow_override=True)
+
+    if kind in ("point", "point_or_polygon"):
+        lon, lat = _lonlat(np.asarray(series.array, dtype=object))
+        findings = gcrs.detect_coordinate_problems(
+            lon, lat, area_bounds=area_bounds,
+            reference=reference_lonlat if declared is None else None,
+        )
+        for finding in findings:
+            if finding.kind == "outside_area" and len(finding.rows):
+                issues.add(finding.rows, lambda r, lon=lon, lat=lat: RowIssue(
+                    "layers.outside_area", lon=round(float(lon[r]), 6), lat=round(float(lat[r]), 6)))
+            elif finding.kind in ("gcj02_offset", "bd09_offset"):
+                warnings.append(finding.message)
+
+    if kind == "polygon":
+        series = series.apply(
+            lambda g: shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g
+        )
+        series = gpd.GeoSeries(series, crs=target)
+    elif kind == "line":
+        multi = np.array([g is not None and g.geom_type == "MultiLineString" for g in series], dtype=bool)
+        if multi.any():
+            merged = shapely.line_merge(np.asarray(series.array, dtype=object)[multi])
+            still_multi = shapely.get_type_id(merged) != 1
+            rows = np.flatnonzero(multi)
+            issues.add(rows[still_multi], lambda _r: RowIssue("layers.line_not_connected"))
+            arr = np.asarray(series.array, dtype=object)
+            arr[rows[~still_multi]] = merged[~still_multi]
+            series = gpd.GeoSeries(arr, crs=target)
+    crs_text = (
+        declared.value if isinstance(declared, gcrs.OffsetDatum)
+        else (declared.to_string() if declared is not None else f"EPSG:{storage_srid} (assumed)")
+    )
+    return GeometryResult(geometry=series, source_crs=crs_text, warnings=warnings)
+
+
+def _undeclared_crs(
+    x: np.ndarray, y: np.ndarray, issues: IssueCollector, *, file_name: str
+) -> pyproj.CRS:
+    """Without a declared CRS the file must hold lon/lat; rows that do not are explained."""
+    present = ~np.isnan(x)
+    out_of_range = present & ((np.abs(x) > 180) | (np.abs(y) > 90))
+    swapped = out_of_range & (np.abs(y) <= 180) & (np.abs(x) <= 90)
+    projected = out_of_range & ~swapped
+    if present.sum() and projected.sum() > _PROJECTED_FILE_SHARE * present.sum():
+        sample = int(np.flatnonzero(projected)[0])
+        raise CRSError(
+            "layers.projected_file_without_crs", file=file_name, x=float(x[sample]), y=float(y[sample])
+        )
+    issues.add(np.flatnonzero(swapped), lambda r: RowIssue(
+        "layers.swapped_axes", lon=float(x[r]), lat=float(y[r])))
+    issues.add(np.flatnonzero(projected), lambda r: RowIssue(
+        "layers.projected_without_crs", x=float(x[r]), y=float(y[r])))
+    return pyproj.CRS.from_epsg(4326)
+
+
+def _undo_offset(values: np.ndarray, datum: gcrs.OffsetDatum) -> np.ndarray:
+    def convert(xy: np.ndarray) -> np.ndarray:
+        lon, lat = gcrs.to_wgs84(xy[:, 0], xy[:, 1], datum)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(values, convert)
+
+
+def resolve_declared_crs(
+    user_crs: str | None, file_crs: pyproj.CRS | None, *, file_name: str
+) -> pyproj.CRS | gcrs.OffsetDatum | None:
+    """The user's ``--crs`` wins over the file's own; neither gives ``None`` (lon/lat assumed)."""
+    if user_crs:
+        return gcrs.parse_crs(user_crs)
+    if file_crs is not None and not file_crs.is_geographic and not file_crs.is_projected:
+        raise InputFileError("layers.unusable_crs", file=file_name, crs=file_crs.to_string())
+    return file_crs

@@ -1,0 +1,264 @@
+"""The import pipeline every base layer shares: read → validate → deduplicate → persist.
+
+:func:`prepare` is pure (no database): it turns a reader's :class:`~gis.readers.RawTable` or an
+analyst's GeoDataFrame into clean rows in the storage CRS plus rejects with reasons.
+:func:`import_rows` then writes one batch in one transaction (see :mod:`layers._store`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from gis import crs as gcrs
+from gis.errors import RowIssue
+from gis.readers import RawTable, file_sha256, read_table
+from layers._geometry import prepare_geometry, resolve_declared_crs
+from layers._spec import IssueCollector, LayerSpec, as_python, row_hashes, validate_columns
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class ImportContext:
+    """What validation needs to know about the database, gathered once per batch."""
+
+    storage_srid: int
+    timezone: str
+    area_bounds: tuple[float, float, float, float] | None = None
+    reference_lonlat: tuple[np.ndarray, np.ndarray] | None = None
+    known_grid_codes: frozenset[str] = frozenset()
+
+
+@dataclass
+class Prepared:
+    """Clean rows ready to store, and the rejected rows with their reasons.
+
+    Attributes
+    ----------
+    clean
+        Canonical columns plus ``source_id``, ``row_number``, ``merged_rows``, ``row_hash`` and
+        ``geometry`` in the storage CRS.
+    rejects
+        One dict per quarantined row: ``row_number``, ``source_id``, ``raw``, ``reasons``.
+    counts
+        ``rows``, ``merged``, ``quarantined`` and layer-specific counts (``other_category``).
+    """
+
+    spec: LayerSpec
+    clean: gpd.GeoDataFrame
+    rejects: list[dict[str, Any]]
+    counts: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+    source_crs: str | None = None
+
+
+@dataclass
+class ImportSummary:
+    """What one import batch did; ``pingan import`` prints it and ``--json`` returns it."""
+
+    batch_id: int
+    layer: str
+    source: str
+    file_name: str | None
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    merged: int
+    quarantined: int
+    other_category: int = 0
+    warnings: list[str] = field(default_factory=list)
+    source_crs: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def default_source(path: str | Path) -> str:
+    """Source name derived from a file name: ``incidents_2026-10.csv`` → ``incidents_2026-10``."""
+    name = Path(path).name
+    for suffix in (".geojson", ".gpkg", ".xlsx", ".csv", ".json", ".zip", ".shp", ".kml", ".txt"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def _raw_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Non-geometry columns as they were read (strings, datetimes kept as datetimes)."""
+    return frame.drop(columns=[c for c in ("geometry",) if c in frame.columns])
+
+
+def prepare(
+    table: RawTable | gpd.GeoDataFrame,
+    spec: LayerSpec,
+    *,
+    context: ImportContext,
+    crs: str | None = None,
+    swap_axes: bool = False,
+    refine: Callable[[pd.DataFrame, IssueCollector, ImportContext], pd.DataFrame] | None = None,
+) -> Prepared:
+    """Validate raw rows of ``spec``'s layer; see the module docstring.
+
+    Parameters
+    ----------
+    table
+        A reader's raw table, or a GeoDataFrame with canonical columns (its CRS is declared).
+    crs
+        The user's ``--crs`` (``EPSG:xxxx``, ``gcj02``, ``bd09``); overrides the file's CRS.
+    refine
+        Layer-specific rules run on the typed columns (e.g. incident categories and windows).
+    """
+    if isinstance(table, RawTable):
+        frame = table.frame
+        row_numbers = np.asarray(table.row_numbers, dtype=np.int64)
+        raw_rows = table.raw_rows
+        file_crs = table.crs
+        file_name = table.path.name
+        issues = IssueCollector()
+        issues.extend(table.row_issues)
+        warnings = list(getattr(table, "warnings", []) or [])
+    else:
+        frame = table.reset_index(drop=True)
+        row_numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
+        raw_rows = None
+        file_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
+        file_name = "<GeoDataFrame>"
+        issues = IssueCollector()
+        warnings = []
+    n = len(frame)
+
+    typed = validate_columns(frame, spec, timezone=context.timezone, issues=issues)
+    if spec.key == "source_id" and "source_id" not in spec.columns:
+        typed["source_id"] = frame["source_id"].astype("string") if "source_id" in frame else pd.NA
+    if refine is not None:
+        typed = refine(typed, issues, context)
+    for check in spec.extra_checks:
+        issues.extend(check(typed))
+
+    source_crs = None
+    if spec.geometry is not None:
+        declared = resolve_declared_crs(crs, file_crs, file_name=file_name)
+        geometry_in = frame.geometry if "geometry" in frame else gpd.GeoSeries([None] * n)
+        result = prepare_geometry(
+            geometry_in,
+            kind=spec.geometry,
+            declared=declared,
+            storage_srid=context.storage_srid,
+            issues=issues,
+            area_bounds=context.area_bounds,
+            reference_lonlat=context.reference_lonlat,
+            swap_axes=swap_axes,
+            file_name=file_name,
+        )
+        warnings.extend(result.warnings)
+        source_crs = result.source_crs
+        geometry = result.geometry.reset_index(drop=True)
+    else:
+        geometry = gpd.GeoSeries([None] * n, crs=f"EPSG:{context.storage_srid}")
+
+    typed = typed.reset_index(drop=True)
+    content = typed[[c for c in typed.columns if not c.endswith("__date_only")]].copy()
+    content["__wkb"] = geometry.to_wkb(hex=True) if spec.geometry is not None else None
+    hashes = row_hashes(content)
+    key = typed[spec.key].astype("string") if spec.key in typed else pd.Series([pd.NA] * n, dtype="string")
+    missing_key = key.isna().to_numpy()
+    if missing_key.any():
+        # No identifier in the file: the row's content is its identity, so re-import is idempotent.
+        key = key.copy()
+        key[missing_key] = ["h:" + bytes(h).hex() for h in hashes[missing_key]]
+    typed["source_id"] = key
+
+    merged_into, merged = _dedupe(key.to_numpy(dtype=object), hashes, issues, row_numbers)
+
+    bad = issues.bad_mask(n)
+    keep = ~bad & ~merged
+    clean = gpd.GeoDataFrame(typed.loc[keep].reset_index(drop=True), geometry=geometry[keep].reset_index(drop=True))
+    clean["row_number"] = row_numbers[keep]
+    clean["merged_rows"] = np.bincount(merged_into, minlength=n)[keep] + 1
+    clean["row_hash"] = [bytes(h) for h in hashes[keep]]
+
+    rejects = []
+    raw_frame = None if raw_rows is not None else _raw_strings(frame)
+    for row in sorted(issues.by_row):
+        raw = raw_rows[row] if raw_rows is not None else {
+            k: as_python(v) for k, v in raw_frame.iloc[row].items()  # type: ignore[union-attr]
+        }
+        if raw_rows is None and spec.geometry is not None:
+            g = frame.geometry.iloc[row] if "geometry" in frame else None
+            raw["geometry"] = g.wkt if g is not None else None
+        rejects.append(
+            {
+                "row_number": int(row_numbers[row]),
+                "source_id": None if pd.isna(key.iloc[row]) else str(key.iloc[row]),
+                "raw": json.loads(json.dumps(raw, default=str)),
+                "reasons": [issue.as_json() for issue in issues.by_row[row]],
+            }
+        )
+    counts = {
+        "rows": n,
+        "merged": int(merged.sum()),
+        "quarantined": len(rejects),
+        "other_category": int(typed.get("__other_category", pd.Series(dtype=bool)).loc[keep].sum())
+        if "__other_category" in typed
+        else 0,
+    }
+    clean = clean.drop(columns=[c for c in clean.columns if c.startswith("__")])
+    return Prepared(spec, clean, rejects, counts, warnings, source_crs)
+
+
+def _dedupe(
+    keys: np.ndarray, hashes: np.ndarray, issues: IssueCollector, row_numbers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge exact repeats of a key; quarantine later rows whose content differs.
+
+    Returns ``(merged_into, merged)``: for each merged row the position of the row it was merged
+    into, and the mask of merged rows. Rows already rejected take no part.
+    """
+    n = len(keys)
+    bad = issues.bad_mask(n)
+    frame = pd.DataFrame({"key": keys, "hash": hashes.view(">u8").ravel().astype(np.uint64), "pos": np.arange(n)})
+    frame = frame[~bad]
+    first_of_key = frame.groupby("key", sort=False)["pos"].transform("first").to_numpy()
+    first_hash = frame.groupby("key", sort=False)["hash"].transform("first").to_numpy()
+    positions = frame["pos"].to_numpy()
+    repeat = positions != first_of_key
+    same = frame["hash"].to_numpy() == first_hash
+    merged = np.zeros(n, dtype=bool)
+    merged[positions[repeat & same]] = True
+    merged_into = first_of_key[repeat & same]
+    conflicts = positions[repeat & ~same]
+    firsts = first_of_key[repeat & ~same]
+    for row, first in zip(conflicts.tolist(), firsts.tolist(), strict=True):
+        issues.by_row[row].append(
+            RowIssue("layers.conflicting_duplicate", source_id=str(keys[row]), first_row=int(row_numbers[first]))
+        )
+    return merged_into.astype(np.int64), merged
+
+
+def read_for_import(
+    path: str | Path, *, mapping: str | Path | None, canonical: list[str], layer_name: str | None = None
+) -> tuple[RawTable, str]:
+    """Read a file for import and return it with its SHA-256."""
+    table = read_table(Path(path), mapping=Path(mapping) if mapping else None, canonical=canonical, layer=layer_name)
+    return table, file_sha256(Path(path))
+
+
+def elapsed_since(start: float) -> float:
+    return round(time.perf_counter() - start, 3)
+
+
+def crs_label(declared: pyproj.CRS | gcrs.OffsetDatum | None) -> str | None:
+    if declared is None:
+        return None
+    return declared.value if isinstance(declared, gcrs.OffsetDatum) else declared.to_string()

@@ -1,0 +1,275 @@
+"""Layer specifications and the vectorised validation of raw rows.
+
+A :class:`LayerSpec` says which canonical columns a layer has, their types and rules, its
+geometry kind and its key. :func:`validate_columns` turns the raw string columns a reader
+produced into typed columns, collecting a :class:`~gis.errors.RowIssue` for every value that
+breaks a rule, so that the importer can quarantine those rows with their reasons.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from gis.errors import RowIssue
+
+FieldKind = Literal["text", "int", "float", "bool", "date", "timestamp"]
+GeometryKind = Literal["point", "polygon", "line", "point_or_polygon"]
+
+_TRUE = {"1", "true", "t", "yes", "y", "是", "真", "对", "单向", "oneway"}
+_FALSE = {"0", "false", "f", "no", "n", "否", "假", "双向", ""}
+
+# Dates before this are treated as typing errors, not history (no incident ledger goes back further).
+EARLIEST_DATE = pd.Timestamp("1950-01-01")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One canonical column of a layer.
+
+    Parameters
+    ----------
+    name
+        Canonical column name (see ``docs/architecture.md``).
+    kind
+        Value type after parsing.
+    required
+        A row without a value is quarantined.
+    choices
+        Allowed values after ``aliases`` are applied; anything else is quarantined.
+    aliases
+        Input spellings mapped to canonical values (e.g. ``{"在线": "online"}``), case-insensitive.
+    minimum, maximum
+        Inclusive numeric bounds.
+    pattern
+        Regular expression a text value must match in full.
+    """
+
+    name: str
+    kind: FieldKind = "text"
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What one base layer is: its table, columns, geometry and key.
+
+    Attributes
+    ----------
+    name
+        Layer name used by the CLI and the API (``incidents``, ``grids`` ...).
+    table
+        Table in PostGIS.
+    fields
+        The canonical columns besides geometry.
+    geometry
+        Geometry kind, or ``None`` for a table without geometry.
+    key
+        Canonical column that identifies a row within its source (``source_id`` or ``code``).
+    assign_areas
+        Whether village and grid codes (and H3 cells for points) are assigned at ingest.
+    stored
+        ``(column, binary COPY type)`` of the table columns written from the clean rows, besides
+        the bookkeeping columns every table has (source, source_id, row_hash, batch_id, geom).
+    conflict
+        The unique columns a re-import matches on.
+    """
+
+    name: str
+    table: str
+    fields: tuple[Field, ...]
+    geometry: GeometryKind | None
+    key: str = "source_id"
+    assign_areas: bool = False
+    stored: tuple[tuple[str, str], ...] = ()
+    conflict: tuple[str, ...] = ("source", "source_id")
+    extra_checks: tuple[Callable[[pd.DataFrame], dict[int, list[RowIssue]]], ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+class IssueCollector:
+    """Per-row issues keyed by positional row index."""
+
+    def __init__(self) -> None:
+        self.by_row: dict[int, list[RowIssue]] = defaultdict(list)
+
+    def add(self, rows: np.ndarray | list[int], issue_for: Callable[[int], RowIssue]) -> None:
+        for row in np.asarray(rows, dtype=np.int64).tolist():
+            self.by_row[row].append(issue_for(row))
+
+    def extend(self, issues: Mapping[int, list[RowIssue]]) -> None:
+        for row, found in issues.items():
+            self.by_row[int(row)].extend(found)
+
+    def bad_mask(self, n: int) -> np.ndarray:
+        mask = np.zeros(n, dtype=bool)
+        if self.by_row:
+            mask[np.fromiter(self.by_row, dtype=np.int64)] = True
+        return mask
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    as_text = values.astype("string").str.strip()
+    return np.asarray(values.isna() | (as_text == "").fillna(True), dtype=bool)
+
+
+def _parse_numbers(values: pd.Series, *, integer: bool) -> tuple[pd.Series, np.ndarray]:
+    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = numbers.isna().to_numpy() & ~_blank(values)
+    if integer:
+        fractional = numbers.notna() & (numbers % 1 != 0)
+        bad |= fractional.to_numpy()
+        numbers = numbers.where(~fractional)
+        return numbers.astype("Int64"), bad
+    return numbers.astype("Float64"), bad
+
+
+def parse_timestamps(values: pd.Series, *, timezone: str) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Parse dates or date-times into tz-aware timestamps in ``timezone``.
+
+    Returns ``(timestamps, bad, date_only)``: ``bad`` marks non-empty values that are not a real
+    date (``2026-02-30``) or lie before 1950; ``date_only`` marks values that carry a date but
+    no time of day, which the incident layer turns into whole-day windows.
+    """
+    blank = _blank(values)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pd.Series(values)
+        has_time = (stamps.dt.hour + stamps.dt.minute + stamps.dt.second).fillna(0) != 0
+        # A date column (every time 00:00) is a date; otherwise a midnight value is midnight.
+        date_only = np.asarray(~has_time, dtype=bool) & (not bool(has_time.any()))
+    else:
+        text = values.astype("string").str.strip()
+        text = text.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
+        stamps = pd.to_datetime(text, errors="coerce", format="mixed")
+        date_only = np.asarray(text.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}").fillna(False), dtype=bool)
+    if getattr(stamps.dt, "tz", None) is None:
+        stamps = stamps.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+    else:
+        stamps = stamps.dt.tz_convert(timezone)
+    too_early = (stamps < EARLIEST_DATE.tz_localize(timezone)).fillna(False).to_numpy()
+    bad = (stamps.isna().to_numpy() & ~blank) | too_early
+    stamps = stamps.where(~too_early)
+    return stamps, bad, date_only & ~blank
+
+
+def validate_columns(
+    frame: pd.DataFrame, spec: LayerSpec, *, timezone: str, issues: IssueCollector
+) -> pd.DataFrame:
+    """Return the spec's columns typed and normalised; record an issue per bad value.
+
+    Parameters
+    ----------
+    frame
+        Raw columns as strings (canonical names; missing columns count as empty).
+    timezone
+        Deployment time zone, used for date-times given without an offset.
+    """
+    n = len(frame)
+    out = pd.DataFrame(index=frame.index)
+    for f in spec.fields:
+        raw = frame[f.name] if f.name in frame else pd.Series([None] * n, index=frame.index, dtype=object)
+        blank = _blank(raw)
+        if f.required:
+            issues.add(np.flatnonzero(blank), lambda _r, f=f: RowIssue("layers.required", column=f.name))
+        value: pd.Series
+        if f.kind in ("int", "float"):
+            value, bad = _parse_numbers(raw, integer=f.kind == "int")
+            issues.add(
+                np.flatnonzero(bad),
+                lambda r, f=f, raw=raw: RowIssue("layers.not_a_number", column=f.name, value=str(raw.iloc[r])),
+            )
+            out_of_range = np.zeros(n, dtype=bool)
+            if f.minimum is not None:
+                out_of_range |= (value < f.minimum).fillna(False).to_numpy()
+            if f.maximum is not None:
+                out_of_range |= (value > f.maximum).fillna(False).to_numpy()
+            issues.add(
+                np.flatnonzero(out_of_range),
+                lambda r, f=f, value=value: RowIssue(
+                    "layers.out_of_range", column=f.name, value=str(value.iloc[r]),
+                    minimum=f.minimum, maximum=f.maximum,
+                ),
+            )
+        elif f.kind in ("date", "timestamp"):
+            value, bad, date_only = parse_timestamps(raw, timezone=timezone)
+            issues.add(
+                np.flatnonzero(bad),
+                lambda r, f=f, raw=raw: RowIssue("layers.bad_date", column=f.name, value=str(raw.iloc[r])),
+            )
+            if f.kind == "date":
+                value = value.dt.tz_localize(None).dt.normalize()
+            else:
+                out[f"{f.name}__date_only"] = date_only
+        elif f.kind == "bool":
+            text = raw.astype("string").str.strip().str.lower()
+            truthy = text.isin(_TRUE).to_numpy()
+            falsy = text.isin(_FALSE).to_numpy() | blank
+            issues.add(
+                np.flatnonzero(~truthy & ~falsy),
+                lambda r, f=f, raw=raw: RowIssue("layers.not_a_bool", column=f.name, value=str(raw.iloc[r])),
+            )
+            value = pd.Series(truthy, index=frame.index)
+        else:
+            value = raw.astype("string").str.strip().where(~blank)
+            value = _apply_choices(value, f, issues)
+        out[f.name] = value
+    return out
+
+
+def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Series:
+    if f.aliases:
+        lookup = {k.lower(): v for k, v in f.aliases.items()}
+        lowered = value.str.lower()
+        value = lowered.map(lookup).fillna(value).astype("string")
+    if f.choices is not None:
+        unknown = value.notna() & ~value.isin(f.choices)
+        issues.add(
+            np.flatnonzero(unknown.to_numpy()),
+            lambda r: RowIssue(
+                "layers.bad_choice", column=f.name, value=str(value.iloc[r]), choices="/".join(f.choices or ())
+            ),
+        )
+    if f.pattern is not None:
+        mismatch = value.notna() & ~value.str.fullmatch(f.pattern).fillna(False)
+        issues.add(
+            np.flatnonzero(mismatch.to_numpy()),
+            lambda r: RowIssue("layers.bad_format", column=f.name, value=str(value.iloc[r]), pattern=f.pattern),
+        )
+    return value
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """Return an 8-byte content hash per row (deterministic across runs and machines)."""
+    hashed = pd.util.hash_pandas_object(frame.astype("string"), index=False).to_numpy()
+    return hashed.astype(">u8").view(np.uint8).reshape(-1, 8)
+
+
+def as_python(value: Any) -> Any:
+    """Make a value JSON-serialisable for ``quarantine.raw``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,168 @@
+"""Writing one import batch: binary COPY into a staging table, then one set-based upsert.
+
+Everything of a batch (the ``import_batch`` row, the rows, the quarantine, the audit entry)
+happens in one transaction: a batch commits whole or not at all, and a killed import leaves
+nothing behind. Table and column names pass through :class:`psycopg.sql.Identifier`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import sql
+
+from gis._copy import CopyColumn, copy_chunks
+from gis.queries import execute, fetch_one
+from layers._spec import LayerSpec
+
+BOOKKEEPING = (("source", "text"), ("source_id", "text"), ("row_hash", "bytea"), ("batch_id", "int8"))
+
+
+def ewkb(geoms: Any, srid: int) -> np.ndarray:
+    """Geometries as EWKB bytes with ``srid``, the binary input format of PostGIS ``geometry``."""
+    values = np.asarray(getattr(geoms, "array", geoms), dtype=object)
+    return shapely.to_wkb(shapely.set_srid(values, srid), include_srid=True)
+
+
+def copy_frame(
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    data: dict[str, Any],
+    n: int,
+    *,
+    schema: str | None = None,
+) -> None:
+    """Binary-COPY ``n`` rows of ``data`` (column name → values) into ``table``."""
+    target = sql.Identifier(schema, table) if schema else sql.Identifier(table)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        target, sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+    )
+    copy_columns = [CopyColumn(name, kind, data[name]) for name, kind in columns]  # type: ignore[arg-type]
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for chunk in copy_chunks(copy_columns, n):
+            copy.write(chunk)
+
+
+def begin_batch(
+    conn: psycopg.Connection[Any],
+    *,
+    layer: str,
+    source: str,
+    file_name: str | None,
+    file_hash: str | None,
+    options: dict[str, Any],
+    crs: str | None,
+) -> int:
+    row = fetch_one(
+        conn,
+        "begin_import_batch",
+        layer=layer,
+        source=source,
+        file_name=file_name,
+        file_hash=file_hash,
+        options=json.dumps(options, default=str),
+        crs=crs,
+    )
+    assert row is not None
+    return int(row["id"])
+
+
+def finish_batch(
+    conn: psycopg.Connection[Any], batch_id: int, *, counts: dict[str, int], warnings: list[str]
+) -> None:
+    execute(
+        conn,
+        "finish_import_batch",
+        batch_id=batch_id,
+        counts=json.dumps(counts),
+        warnings=json.dumps(warnings, ensure_ascii=False),
+    )
+
+
+def write_quarantine(
+    conn: psycopg.Connection[Any], batch_id: int, layer: str, rejects: Iterable[dict[str, Any]]
+) -> None:
+    rejects = list(rejects)
+    if not rejects:
+        return
+    data = {
+        "batch_id": np.full(len(rejects), batch_id, dtype=np.int64),
+        "layer": [layer] * len(rejects),
+        "row_number": np.array([r["row_number"] for r in rejects], dtype=np.int32),
+        "source_id": [r["source_id"] for r in rejects],
+        "raw": [json.dumps(r["raw"], ensure_ascii=False, default=str) for r in rejects],
+        "reasons": [json.dumps(r["reasons"], ensure_ascii=False) for r in rejects],
+    }
+    columns = (
+        ("batch_id", "int8"), ("layer", "text"), ("row_number", "int4"),
+        ("source_id", "text"), ("raw", "jsonb"), ("reasons", "jsonb"),
+    )
+    copy_frame(conn, "quarantine", columns, data, len(rejects))
+
+
+def column_data(
+    spec: LayerSpec, clean: pd.DataFrame, *, source: str, batch_id: int, srid: int
+) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The stored columns of ``spec`` and their values for ``clean``."""
+    n = len(clean)
+    columns = list(spec.stored) + list(BOOKKEEPING)
+    data: dict[str, Any] = {name: clean[name] for name, _ in spec.stored}
+    data["source"] = [source] * n
+    data["source_id"] = clean["source_id"].astype(str).to_numpy(dtype=object)
+    data["row_hash"] = clean["row_hash"].to_numpy(dtype=object)
+    data["batch_id"] = np.full(n, batch_id, dtype=np.int64)
+    if spec.geometry is not None:
+        columns.append(("geom", "bytea"))
+        data["geom"] = ewkb(clean.geometry, srid)
+    return columns, data
+
+
+def upsert(
+    conn: psycopg.Connection[Any],
+    spec: LayerSpec,
+    clean: pd.DataFrame,
+    *,
+    source: str,
+    batch_id: int,
+    srid: int,
+) -> dict[str, int]:
+    """Insert new rows, update changed ones, leave unchanged ones; return the three counts."""
+    if clean.empty:
+        return {"inserted": 0, "updated": 0, "unchanged": 0}
+    columns, data = column_data(spec, clean, source=source, batch_id=batch_id, srid=srid)
+    names = [name for name, _ in columns]
+    stage = f"stage_{spec.table}"
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(stage),
+            sql.SQL(", ").join(sql.Identifier(c) for c in names),
+            sql.Identifier(spec.table),
+        )
+    )
+    copy_frame(conn, stage, columns, data, len(clean))
+    updatable = [c for c in names if c not in spec.conflict and c != "source"]
+    statement = sql.SQL(
+        "INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {stage} "
+        "ON CONFLICT ({conflict}) DO UPDATE SET {sets}, updated_at = now() "
+        "WHERE t.row_hash IS DISTINCT FROM EXCLUDED.row_hash "
+        "RETURNING (xmax = 0) AS inserted"
+    ).format(
+        table=sql.Identifier(spec.table),
+        cols=sql.SQL(", ").join(sql.Identifier(c) for c in names),
+        stage=sql.Identifier(stage),
+        conflict=sql.SQL(", ").join(sql.Identifier(c) for c in spec.conflict),
+        sets=sql.SQL(", ").join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in updatable
+        ),
+    )
+    flags = [row[0] for row in conn.execute(statement).fetchall()]
+    inserted = sum(1 for f in flags if f)
+    updated = len(flags) - inserted
+    return {"inserted": inserted, "updated": updated, "unchanged": len(clean) - len(flags)}

@@ -1,0 +1,217 @@
+"""The incident layer (警情/案件): spec, the rules of DESIGN §3, and the bulk write path.
+
+Rules:
+
+- ``(source, source_id)`` identifies an incident; the key lives in ``incident_key`` so that
+  ``incident`` can later be partitioned by time.
+- Categories go through the taxonomy in ``data/taxonomy``; an unknown name becomes 其他 (99)
+  with the original kept in ``category_raw``, and is counted, not quarantined.
+- ``occurred_from`` is required. A value with a date but no time of day is a whole-day window
+  (``occurred_to`` = the next midnight in the deployment time zone), because thefts are often
+  known only to the day. ``occurred_to`` before ``occurred_from`` is quarantined.
+- ``occurred_date`` is the day of ``occurred_from`` in the deployment time zone.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from gis.errors import RowIssue
+from layers._assign import h3_columns
+from layers._importer import ImportContext
+from layers._spec import Field, IssueCollector, LayerSpec
+from layers._store import copy_frame, ewkb
+from layers.taxonomy import OTHER_CODE, Taxonomy
+
+GEOCODE_LEVELS = ("door", "group", "village", "township", "coordinate")
+
+SPEC = LayerSpec(
+    name="incidents",
+    table="incident",
+    fields=(
+        Field("source_id"),
+        Field("category", required=True),
+        Field("occurred_from", "timestamp", required=True),
+        Field("occurred_to", "timestamp"),
+        Field("reported_at", "timestamp"),
+        Field("address"),
+        Field(
+            "geocode_level",
+            choices=GEOCODE_LEVELS,
+            aliases={"门牌": "door", "门牌号": "door", "组": "group", "村": "village", "乡镇": "township",
+                     "坐标": "coordinate"},
+        ),
+        Field("description"),
+    ),
+    geometry="point",
+    assign_areas=True,
+)
+
+_STORED: tuple[tuple[str, str], ...] = (
+    ("id", "int8"),
+    ("category_code", "text"),
+    ("category_raw", "text"),
+    ("occurred_from", "timestamptz"),
+    ("occurred_to", "timestamptz"),
+    ("reported_at", "timestamptz"),
+    ("occurred_date", "date"),
+    ("address", "text"),
+    ("geocode_level", "text"),
+    ("description", "text"),
+    ("merged_rows", "int4"),
+    ("village_code", "text"),
+    ("grid_code", "text"),
+    ("h3_r7", "int8"),
+    ("h3_r9", "int8"),
+    ("h3_r10", "int8"),
+    ("source", "text"),
+    ("source_id", "text"),
+    ("batch_id", "int8"),
+    ("geom", "bytea"),
+)
+_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "text"),
+    ("source_id", "text"),
+    ("incident_id", "int8"),
+    ("occurred_from", "timestamptz"),
+    ("row_hash", "bytea"),
+)
+
+
+@cache
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) -> pd.DataFrame:
+    """Map categories, complete whole-day windows and check the order of times."""
+    codes, known = taxonomy().resolve(typed["category"].fillna("").to_numpy(dtype=object))
+    typed["category_code"] = codes
+    typed["category_raw"] = typed["category"]
+    typed["__other_category"] = ~known & typed["category"].notna().to_numpy()
+    typed.loc[~known, "category_code"] = OTHER_CODE
+
+    start = typed["occurred_from"]
+    whole_day = typed.pop("occurred_from__date_only").to_numpy(dtype=bool)
+    end = typed["occurred_to"]
+    end_date_only = typed.pop("occurred_to__date_only").to_numpy(dtype=bool)
+    typed.pop("reported_at__date_only")
+    # A window given as two dates covers both whole days.
+    end = end.where(~end_date_only, end + pd.Timedelta(days=1))
+    fill = whole_day & end.isna().to_numpy()
+    end = end.where(~fill, start + pd.Timedelta(days=1))
+    typed["occurred_to"] = end
+    reversed_window = (end < start).fillna(False).to_numpy()
+    issues.add(
+        np.flatnonzero(reversed_window),
+        lambda r: RowIssue(
+            "layers.window_reversed", start=str(start.iloc[r]), end=str(typed["occurred_to"].iloc[r])
+        ),
+    )
+    typed["occurred_date"] = start.dt.tz_convert(context.timezone).dt.tz_localize(None).dt.normalize()
+    return typed.drop(columns=["category"])
+
+
+def _existing_keys(
+    conn: psycopg.Connection[Any], source: str, keys: np.ndarray
+) -> pd.DataFrame:
+    """Look up which of ``keys`` the source already has: incident id and stored row hash."""
+    has_any = conn.execute("SELECT EXISTS (SELECT 1 FROM incident_key WHERE source = %s)", (source,)).fetchone()
+    if not has_any or not has_any[0]:
+        return pd.DataFrame({"source_id": [], "incident_id": [], "row_hash": []})
+    conn.execute("CREATE TEMP TABLE batch_key (source_id text) ON COMMIT DROP")
+    copy_frame(conn, "batch_key", (("source_id", "text"),), {"source_id": keys}, len(keys))
+    rows = conn.execute(
+        "SELECT k.source_id, k.incident_id, k.row_hash FROM incident_key k "
+        "JOIN batch_key b ON b.source_id = k.source_id WHERE k.source = %s",
+        (source,),
+    ).fetchall()
+    return pd.DataFrame(rows, columns=["source_id", "incident_id", "row_hash"])
+
+
+def store(
+    conn: psycopg.Connection[Any], clean: pd.DataFrame, *, source: str, batch_id: int, srid: int
+) -> dict[str, int]:
+    """Write incidents: new ones by binary COPY, changed ones by one UPDATE, unchanged skipped."""
+    n = len(clean)
+    if n == 0:
+        return {"inserted": 0, "updated": 0, "unchanged": 0}
+    keys = clean["source_id"].astype(str).to_numpy(dtype=object)
+    existing = _existing_keys(conn, source, keys)
+    position = pd.Series(np.arange(n), index=keys)
+    existing_pos = position.reindex(existing["source_id"]).to_numpy() if len(existing) else np.array([], int)
+    is_new = np.ones(n, dtype=bool)
+    is_new[existing_pos] = False
+    ids = np.zeros(n, dtype=np.int64)
+    if len(existing):
+        ids[existing_pos] = existing["incident_id"].to_numpy(dtype=np.int64)
+    stored_hash = np.full(n, None, dtype=object)
+    stored_hash[existing_pos] = [bytes(h) for h in existing["row_hash"]]
+    changed = ~is_new & (stored_hash != clean["row_hash"].to_numpy(dtype=object))
+
+    new_count = int(is_new.sum())
+    if new_count:
+        # One lock per batch makes the id block ours alone; only importers write incidents.
+        conn.execute("LOCK TABLE incident_key IN SHARE ROW EXCLUSIVE MODE")
+        first = conn.execute("SELECT nextval('incident_id_seq')").fetchone()[0]  # type: ignore[index]
+        conn.execute("SELECT setval('incident_id_seq', %s)", (first + new_count - 1,))
+        ids[is_new] = np.arange(first, first + new_count, dtype=np.int64)
+
+    data = _column_values(clean, ids=ids, source=source, batch_id=batch_id, srid=srid)
+    key_data = {name: data[name] for name in ("source", "source_id", "occurred_from")}
+    key_data["incident_id"] = ids
+    key_data["row_hash"] = clean["row_hash"].to_numpy(dtype=object)
+    if new_count:
+        _copy_subset(conn, "incident", data, is_new)
+        _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS)
+    if changed.any():
+        conn.execute("CREATE TEMP TABLE stage_incident ON COMMIT DROP AS SELECT * FROM incident WITH NO DATA")
+        _copy_subset(conn, "stage_incident", data, changed)
+        sets = ", ".join(f"{c} = s.{c}" for c, _ in _STORED if c not in ("id", "source", "source_id"))
+        conn.execute(f"UPDATE incident i SET {sets} FROM stage_incident s WHERE i.id = s.id")  # noqa: S608 - fixed column list
+        conn.execute(
+            "CREATE TEMP TABLE stage_key ON COMMIT DROP AS SELECT * FROM incident_key WITH NO DATA"
+        )
+        _copy_subset(conn, "stage_key", key_data, changed, columns=_KEY_COLUMNS)
+        conn.execute(
+            "UPDATE incident_key k SET row_hash = s.row_hash, occurred_from = s.occurred_from "
+            "FROM stage_key s WHERE k.source = s.source AND k.source_id = s.source_id"
+        )
+    return {"inserted": new_count, "updated": int(changed.sum()), "unchanged": int(n - new_count - changed.sum())}
+
+
+def _column_values(
+    clean: pd.DataFrame, *, ids: np.ndarray, source: str, batch_id: int, srid: int
+) -> dict[str, Any]:
+    n = len(clean)
+    data: dict[str, Any] = {c: clean[c] for c, _ in _STORED if c in clean.columns}
+    data["id"] = ids
+    data["source"] = np.full(n, source, dtype=object)
+    data["source_id"] = clean["source_id"].astype(str).to_numpy(dtype=object)
+    data["batch_id"] = np.full(n, batch_id, dtype=np.int64)
+    data["geom"] = ewkb(clean.geometry, srid)
+    for column in ("village_code", "grid_code"):
+        data.setdefault(column, np.full(n, None, dtype=object))
+    if "h3_r10" not in clean.columns:
+        data.update(h3_columns(np.asarray(clean.geometry.array, dtype=object)))
+    return data
+
+
+def _copy_subset(
+    conn: psycopg.Connection[Any],
+    table: str,
+    data: dict[str, Any],
+    mask: np.ndarray,
+    *,
+    columns: tuple[tuple[str, str], ...] = _STORED,
+) -> None:
+    subset = {}
+    for name, _ in columns:
+        values = data[name]
+        subset[name] = values[mask] if isinstance(values, np.ndarray) else pd.Series(values).iloc[np.flatnonzero(mask)]
+    copy_frame(conn, table, columns, subset, int(mask.sum()))
