@@ -1,0 +1,33 @@
+# Pingan Grid. `make demo` and `make test` install what they need first (scripts/setup.sh).
+.PHONY: setup demo test unit integration lint bench format clean-demo
+
+UV ?= uv
+PYTEST_ARGS ?=
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(UV) run pingan demo
+
+test: setup lint
+	$(UV) run pytest $(PYTEST_ARGS)
+
+unit: setup
+	$(UV) run pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	$(UV) run pytest tests/integration $(PYTEST_ARGS)
+
+lint: setup
+	$(UV) run ruff check gis analysis layers dashboard pingan tests
+	$(UV) run ruff format --check gis analysis layers dashboard pingan tests
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+format: setup
+	$(UV) run ruff format gis analysis layers dashboard pingan tests
+	$(UV) run ruff check --fix gis analysis layers dashboard pingan tests
+
+bench: setup
+	$(UV) run python -m tests.benchmarks.run

@@ -1,0 +1,5 @@
+"""``python -m pingan``."""
+
+from pingan.cli import main
+
+main()

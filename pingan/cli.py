@@ -1,0 +1,168 @@
+"""The ``pingan`` command line: the composition root of the application.
+
+Every command works with no options on the whole database; reporting commands take ``--json``.
+Errors of the application print as one bilingual message and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gis.cluster import LocalCluster
+from gis.db import open_database, prepare_database
+from gis.errors import PinganError
+from gis.messages import both, set_language, t
+from gis.settings import get_settings
+from pingan import data_commands, demo
+from pingan._console import console, err_console, print_json, table
+
+app = typer.Typer(
+    name="pingan",
+    help=both("cli.help"),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help=both("cli.db.help"), no_args_is_help=True)
+app.add_typer(db_app, name="db")
+data_commands.register(app)
+demo.register(app)
+
+JsonOption = Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))]
+
+
+@app.callback()
+def _root(
+    lang: Annotated[str | None, typer.Option("--lang", help=both("cli.opt.lang"))] = None,
+) -> None:
+    set_language(lang or get_settings().language)
+
+
+def _cluster() -> LocalCluster:
+    settings = get_settings()
+    return LocalCluster(settings.home, port=settings.port, bindir=settings.pg_bindir)
+
+
+def _external_notice() -> bool:
+    settings = get_settings()
+    if settings.uses_managed_cluster:
+        return False
+    console.print(t("cli.db.external"))
+    return True
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Initialise, start and migrate the database / 初始化数据库."""
+    settings = get_settings()
+    if settings.uses_managed_cluster:
+        created = _cluster().init()
+        console.print(t("cli.db.initialised" if created else "cli.db.already_initialised"))
+    prepare_database(settings)
+    console.print(t("cli.db.ready", srid=settings.storage_srid, timezone=settings.timezone))
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the managed cluster / 启动内置数据库."""
+    if _external_notice():
+        return
+    cluster = _cluster()
+    cluster.ensure_running()
+    status = cluster.status()
+    console.print(t("cli.db.running", pid=status.pid, socket=status.socket_dir))
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the managed cluster / 停止内置数据库."""
+    if _external_notice():
+        return
+    stopped = _cluster().stop()
+    console.print(t("cli.db.stopped" if stopped else "cli.db.not_running"))
+
+
+@db_app.command("status")
+def db_status(as_json: JsonOption = False) -> None:
+    """Show where the database is and what it holds / 数据库状态."""
+    settings = get_settings()
+    info: dict[str, object] = {"managed": settings.uses_managed_cluster}
+    if settings.uses_managed_cluster:
+        status = _cluster().status()
+        info.update(
+            home=str(settings.home), data_dir=str(status.data_dir), initialised=status.initialised,
+            running=status.running, pid=status.pid, socket_dir=str(status.socket_dir), port=status.port,
+            version=status.version,
+        )
+    else:
+        info["database_url"] = settings.database_url or "PG*"
+    if not settings.uses_managed_cluster or info.get("running"):
+        import layers
+
+        database = open_database(settings)
+        info.update(storage_srid=database.storage_srid, timezone=database.timezone)
+        info["layers"] = layers.counts(db=database)
+        database.close()
+    if as_json:
+        print_json(info)
+        return
+    rows = [(t(f"cli.status.{k}") if f"cli.status.{k}" in _status_keys() else k, v)
+            for k, v in info.items() if k != "layers"]
+    table("cli.db.status_title", ("cli.col.item", "cli.col.value"), rows)
+    if "layers" in info:
+        counts = info["layers"]
+        assert isinstance(counts, dict)
+        table("cli.counts_title", ("cli.col.layer", "cli.col.rows"),
+              [(t(f"layer.{k}"), v) for k, v in counts.items()])
+
+
+def _status_keys() -> set[str]:
+    from gis.messages import catalogue
+
+    return {k for k in catalogue() if k.startswith("cli.status.")}
+
+
+@db_app.command("reset")
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=both("cli.opt.yes"))] = False,
+) -> None:
+    """Delete the managed cluster and all its data / 删除内置数据库及全部数据."""
+    if _external_notice():
+        return
+    cluster = _cluster()
+    if not yes and not typer.confirm(t("cli.db.confirm_reset", data_dir=cluster.data_dir)):
+        raise typer.Abort()
+    cluster.reset()
+    console.print(t("cli.db.reset_done"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning application errors into a message and exit status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except PinganError as exc:
+        err_console.print(f"[bold red]✗[/] {exc.zh}\n  {exc.en}")
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print(t("cli.aborted"))
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["app", "main", "Path"]
