@@ -159,9 +159,19 @@ def parse_timestamps(values: pd.Series, *, timezone: str) -> tuple[pd.Series, np
         date_only = np.asarray(~has_time, dtype=bool) & (not bool(has_time.any()))
     else:
         text = values.astype("string").str.strip()
-        text = text.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
-        stamps = pd.to_datetime(text, errors="coerce", format="mixed")
-        date_only = np.asarray(text.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}").fillna(False), dtype=bool)
+        # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) takes the slow path.
+        stamps = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        retry = (stamps.isna().to_numpy() & ~blank)
+        if retry.any():
+            text = text.copy()
+            text[retry] = (
+                text[retry].str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
+            )
+            stamps = stamps.astype(object)
+            stamps[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
+            stamps = pd.to_datetime(stamps, errors="coerce")
+        short = (text.str.len() <= 10).fillna(False)
+        date_only = np.asarray(short & text.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}").fillna(False), dtype=bool)
     if getattr(stamps.dt, "tz", None) is None:
         stamps = stamps.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
     else:
