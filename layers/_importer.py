@@ -132,7 +132,8 @@ def prepare(
         frame = table.reset_index(drop=True)
         row_numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
         raw_rows = None
-        file_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
+        has_geometry = isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame.columns
+        file_crs = frame.crs if has_geometry else None
         file_name = "<GeoDataFrame>"
         issues = IssueCollector()
         warnings = []
