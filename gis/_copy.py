@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
@@ -74,12 +75,30 @@ def _fixed_bytes(kind: str, values: object, null: np.ndarray) -> np.ndarray:
 
 
 def _variable_payload(kind: str, values: object, null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (flat bytes, per-row lengths) of text/bytea/jsonb values; nulls have length 0."""
+    """Return (flat bytes, per-row lengths) of text/bytea/jsonb values; nulls have length 0.
+
+    Text and bytes go through Arrow, which lays them out as one buffer plus offsets in C; only
+    values Arrow will not take (a number in a text column, jsonb's version byte) use Python.
+    """
+    if kind in ("text", "bytea"):
+        arrow_type = pa.large_string() if kind == "text" else pa.large_binary()
+        source = values if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+        try:
+            arr = pa.array(source, type=arrow_type, from_pandas=True)
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None
+        if arr is not None and arr.null_count == int(null.sum()):
+            buffers = arr.buffers()
+            offsets = np.frombuffer(buffers[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+            data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
+            return data[offsets[0] : offsets[-1]], np.diff(offsets)
     items = np.asarray(values, dtype=object)
-    if kind == "text":
-        encoded = [b"" if isnull else str(v).encode() for v, isnull in zip(items, null, strict=True)]
-    elif kind == "jsonb":
+    if kind == "jsonb":
         encoded = [b"" if isnull else b"\x01" + str(v).encode() for v, isnull in zip(items, null, strict=True)]
+    elif kind == "text":
+        encoded = [b"" if isnull else str(v).encode() for v, isnull in zip(items, null, strict=True)]
     else:
         encoded = [b"" if isnull else bytes(v) for v, isnull in zip(items, null, strict=True)]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))

@@ -18,6 +18,16 @@ from gis.h3cells import points_to_cell_columns
 from gis.queries import fetch_all
 
 
+def representative_points(geoms: np.ndarray) -> np.ndarray:
+    """Points stay as they are; polygons and lines are represented by a point on their surface."""
+    geoms = np.asarray(geoms, dtype=object)
+    probes = geoms.copy()
+    other = shapely.get_type_id(geoms) != 0
+    if other.any():
+        probes[other] = shapely.point_on_surface(geoms[other])
+    return probes
+
+
 @dataclass(frozen=True)
 class AreaIndex:
     """The village and 综合-grid polygons of the database, in the storage CRS."""
@@ -64,9 +74,7 @@ class AreaIndex:
 
         ``points`` may hold polygons too (places); their point on surface is used.
         """
-        points = np.asarray(points, dtype=object)
-        is_point = shapely.get_type_id(points) == 0
-        probes = np.where(is_point, points, shapely.point_on_surface(points))
+        probes = representative_points(points)
         village = np.full(len(probes), None, dtype=object)
         grid = np.full(len(probes), None, dtype=object)
         grid_hit = self._first_hit(probes, self.grid_polygons, self.grid_codes)
@@ -83,7 +91,5 @@ class AreaIndex:
 
 def h3_columns(points: np.ndarray) -> dict[str, np.ndarray]:
     """H3 cells at resolutions 7, 9 and 10 for point geometries (lon/lat, storage CRS)."""
-    points = np.asarray(points, dtype=object)
-    is_point = shapely.get_type_id(points) == 0
-    probes = np.where(is_point, points, shapely.point_on_surface(points))
+    probes = representative_points(points)
     return points_to_cell_columns(shapely.get_x(probes), shapely.get_y(probes))

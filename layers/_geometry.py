@@ -16,6 +16,7 @@ import shapely
 from gis import crs as gcrs
 from gis.errors import CRSError, InputFileError, RowIssue
 from gis.messages import both
+from layers._assign import representative_points
 from layers._spec import GeometryKind, IssueCollector
 
 _TYPES: dict[str, tuple[str, ...]] = {
@@ -24,6 +25,14 @@ _TYPES: dict[str, tuple[str, ...]] = {
     "line": ("LineString", "MultiLineString"),
     "point_or_polygon": ("Point", "Polygon", "MultiPolygon"),
 }
+
+_TYPE_IDS = {
+    "Point": 0, "LineString": 1, "LinearRing": 2, "Polygon": 3, "MultiPoint": 4,
+    "MultiLineString": 5, "MultiPolygon": 6, "GeometryCollection": 7,
+}
+# CGCS2000 and WGS 84 agree to a few centimetres: converting between them changes nothing
+# that a point of incident data can resolve, so lon/lat passes through unchanged.
+_SAME_FRAME = {4326, 4490}
 
 # A share of rows above this that look projected means the whole file lacks its CRS.
 _PROJECTED_FILE_SHARE = 0.5
@@ -44,9 +53,7 @@ def _lonlat(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.full(len(geoms), np.nan)
     y = np.full(len(geoms), np.nan)
     if present.any():
-        points = geoms[present]
-        is_point = shapely.get_type_id(points) == 0
-        reps = np.where(is_point, points, shapely.point_on_surface(points))
+        reps = representative_points(geoms[present])
         x[present] = shapely.get_x(reps)
         y[present] = shapely.get_y(reps)
     return x, y
@@ -90,6 +97,8 @@ def prepare_geometry(
     """
     values = np.asarray(geoms.array if isinstance(geoms, gpd.GeoSeries) else geoms, dtype=object)
     values = np.where(shapely.is_empty(values), None, values)
+    # The storage columns are 2D; heights (KML, GPS exports) would be refused by PostGIS.
+    values = shapely.force_2d(values)
     if swap_axes:
         values = _swap_xy(values)
     warnings: list[str] = []
@@ -98,10 +107,12 @@ def prepare_geometry(
     already = issues.bad_mask(len(values))
     issues.add(np.flatnonzero(missing & ~already), lambda _r: RowIssue("layers.missing_geometry"))
 
-    type_names = np.array(
-        [g.geom_type if g is not None else "" for g in values], dtype=object
-    )
-    wrong_type = ~missing & ~np.isin(type_names, _TYPES[kind])
+    type_ids = shapely.get_type_id(values)
+    allowed_ids = [_TYPE_IDS[name] for name in _TYPES[kind]]
+    wrong_type = ~missing & ~np.isin(type_ids, allowed_ids)
+    type_names = np.array(list(_TYPE_IDS) + [""], dtype=object)[
+        np.searchsorted(list(_TYPE_IDS.values()), type_ids).clip(0, len(_TYPE_IDS))
+    ]
     issues.add(
         np.flatnonzero(wrong_type),
         lambda r: RowIssue("layers.wrong_geometry_type", found=type_names[r], expected="/".join(_TYPES[kind])),
@@ -125,7 +136,8 @@ def prepare_geometry(
 
     target = pyproj.CRS.from_epsg(storage_srid)
     series = gpd.GeoSeries(values, crs=source_crs if not isinstance(source_crs, gcrs.OffsetDatum) else None)
-    if series.crs is not None and not series.crs.equals(target):
+    same_frame = series.crs is not None and series.crs.to_epsg() in _SAME_FRAME
+    if series.crs is not None and not series.crs.equals(target) and not same_frame:
         series = series.to_crs(target)
     else:
         series = series.set_crs(target, allow_override=True)

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from gis import crs as gcrs
 from gis.errors import RowIssue
@@ -170,7 +171,10 @@ def prepare(
 
     typed = typed.reset_index(drop=True)
     content = typed[[c for c in typed.columns if not c.endswith("__date_only")]].copy()
-    content["__wkb"] = geometry.to_wkb(hex=True) if spec.geometry is not None else None
+    if spec.geometry is not None and len(geometry) and (shapely.get_type_id(geometry.array) == 0).all():
+        content["__x"], content["__y"] = shapely.get_x(geometry.array), shapely.get_y(geometry.array)
+    elif spec.geometry is not None:
+        content["__wkb"] = geometry.to_wkb(hex=True)
     hashes = row_hashes(content)
     key = typed[spec.key].astype("string") if spec.key in typed else pd.Series([pd.NA] * n, dtype="string")
     missing_key = key.isna().to_numpy()

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gis.errors import RowIssue
 
@@ -23,6 +25,12 @@ GeometryKind = Literal["point", "polygon", "line", "point_or_polygon"]
 
 _TRUE = {"1", "true", "t", "yes", "y", "是", "真", "对", "单向", "oneway"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "假", "双向", ""}
+
+# A UTC offset or "Z" after the time of day at the end of a date-time text.
+_UTC_OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+# Text columns are Arrow-backed: strip, match and replace then run in C++ over the whole column.
+TEXT = "string[pyarrow]"
 
 # Dates before this are treated as typing errors, not history (no incident ledger goes back further).
 EARLIEST_DATE = pd.Timestamp("1950-01-01")
@@ -127,13 +135,22 @@ class IssueCollector:
         return mask
 
 
+def regex_mask(text: pd.Series, pattern: str) -> np.ndarray:
+    """Where ``pattern`` (RE2 syntax) is found in ``text``; missing values are False."""
+    found = pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), pattern)
+    return np.asarray(found.fill_null(False), dtype=bool)
+
+
 def _blank(values: pd.Series) -> np.ndarray:
-    as_text = values.astype("string").str.strip()
+    """Missing, or text that is empty after stripping (typed columns are only checked for NA)."""
+    if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+        return np.asarray(values.isna(), dtype=bool)
+    as_text = values.astype(TEXT).str.strip()
     return np.asarray(values.isna() | (as_text == "").fillna(True), dtype=bool)
 
 
 def _parse_numbers(values: pd.Series, *, integer: bool) -> tuple[pd.Series, np.ndarray]:
-    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+    text = values.astype(TEXT).str.strip().str.replace(",", "", regex=False)
     numbers = pd.to_numeric(text, errors="coerce")
     bad = numbers.isna().to_numpy() & ~_blank(values)
     if integer:
@@ -158,10 +175,14 @@ def parse_timestamps(values: pd.Series, *, timezone: str) -> tuple[pd.Series, np
         # A date column (every time 00:00) is a date; otherwise a midnight value is midnight.
         date_only = np.asarray(~has_time, dtype=bool) & (not bool(has_time.any()))
     else:
-        text = values.astype("string").str.strip()
+        text = values.astype(TEXT).str.strip()
+        # Values with a UTC offset are parsed apart: offsets may differ from row to row
+        # (daylight saving time, "Z" next to "+08:00"), and the rest is local time.
+        aware = regex_mask(text, _UTC_OFFSET)
+        local = text.where(~aware)
         # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) takes the slow path.
-        stamps = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        retry = (stamps.isna().to_numpy() & ~blank)
+        stamps = pd.to_datetime(local, errors="coerce", format="ISO8601", cache=False)
+        retry = (stamps.isna().to_numpy() & ~blank & ~aware)
         if retry.any():
             text = text.copy()
             text[retry] = (
@@ -170,8 +191,15 @@ def parse_timestamps(values: pd.Series, *, timezone: str) -> tuple[pd.Series, np
             stamps = stamps.astype(object)
             stamps[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
             stamps = pd.to_datetime(stamps, errors="coerce")
-        short = (text.str.len() <= 10).fillna(False)
-        date_only = np.asarray(short & text.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}").fillna(False), dtype=bool)
+        if aware.any():
+            stamps = stamps.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+            with_offset = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True)
+            stamps[aware] = with_offset.dt.tz_convert(timezone)
+        short = np.asarray((text.str.len() <= 10).fillna(False), dtype=bool)
+        date_only = np.zeros(len(text), dtype=bool)
+        if short.any():
+            pattern = r"\d{4}-\d{1,2}-\d{1,2}"
+            date_only[short] = regex_mask(text[short], f"^{pattern}$")
     if getattr(stamps.dt, "tz", None) is None:
         stamps = stamps.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
     else:
@@ -231,7 +259,7 @@ def validate_columns(
             else:
                 out[f"{f.name}__date_only"] = date_only
         elif f.kind == "bool":
-            text = raw.astype("string").str.strip().str.lower()
+            text = raw.astype(TEXT).str.strip().str.lower()
             truthy = text.isin(_TRUE).to_numpy()
             falsy = text.isin(_FALSE).to_numpy() | blank
             issues.add(
@@ -240,7 +268,7 @@ def validate_columns(
             )
             value = pd.Series(truthy, index=frame.index)
         else:
-            value = raw.astype("string").str.strip().where(~blank)
+            value = raw.astype(TEXT).str.strip().where(~blank)
             value = _apply_choices(value, f, issues)
         out[f.name] = value
     return out
@@ -250,7 +278,7 @@ def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Ser
     if f.aliases:
         lookup = {k.lower(): v for k, v in f.aliases.items()}
         lowered = value.str.lower()
-        value = lowered.map(lookup).fillna(value).astype("string")
+        value = lowered.map(lookup).fillna(value).astype(TEXT)
     if f.choices is not None:
         unknown = value.notna() & ~value.isin(f.choices)
         issues.add(
@@ -260,9 +288,9 @@ def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Ser
             ),
         )
     if f.pattern is not None:
-        mismatch = value.notna() & ~value.str.fullmatch(f.pattern).fillna(False)
+        mismatch = value.notna().to_numpy() & ~regex_mask(value, f"^(?:{f.pattern})$")
         issues.add(
-            np.flatnonzero(mismatch.to_numpy()),
+            np.flatnonzero(mismatch),
             lambda r: RowIssue("layers.bad_format", column=f.name, value=str(value.iloc[r]), pattern=f.pattern),
         )
     return value
@@ -270,7 +298,7 @@ def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Ser
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """Return an 8-byte content hash per row (deterministic across runs and machines)."""
-    hashed = pd.util.hash_pandas_object(frame.astype("string"), index=False).to_numpy()
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashed.astype(">u8").view(np.uint8).reshape(-1, 8)
 
 

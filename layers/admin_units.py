@@ -42,10 +42,12 @@ SPEC = LayerSpec(
 def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) -> pd.DataFrame:
     """A Chinese division code must have the digits of its level; its id defaults to the code."""
     code = typed["code"]
-    chinese = code.notna() & code.str.fullmatch(r"\d+").fillna(False)
+    # Plain bool arrays: comparing an all-missing text column yields NA, not False.
+    chinese = (code.notna() & code.str.fullmatch(r"\d+").fillna(False)).to_numpy(dtype=bool)
     lengths = code.str.len()
     for level, allowed in _CODE_LENGTH.items():
-        bad = (chinese & (typed["level"] == level) & ~lengths.isin(allowed)).fillna(False).to_numpy()
+        of_level = (typed["level"] == level).fillna(False).to_numpy(dtype=bool)
+        bad = chinese & of_level & ~lengths.isin(allowed).to_numpy(dtype=bool)
         issues.add(
             np.flatnonzero(bad),
             lambda r, level=level, allowed=allowed: RowIssue(

@@ -25,7 +25,7 @@ from gis.errors import RowIssue
 from layers._assign import h3_columns
 from layers._importer import ImportContext
 from layers._spec import Field, IssueCollector, LayerSpec
-from layers._store import copy_frame, ewkb
+from layers._store import bulk_load, copy_frame, ewkb
 from layers.taxonomy import OTHER_CODE, Taxonomy
 
 GEOCODE_LEVELS = ("door", "group", "village", "township", "coordinate")
@@ -101,10 +101,12 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
     end = typed["occurred_to"]
     end_date_only = typed.pop("occurred_to__date_only").to_numpy(dtype=bool)
     typed.pop("reported_at__date_only")
-    # A window given as two dates covers both whole days.
-    end = end.where(~end_date_only, end + pd.Timedelta(days=1))
+    # A window given as two dates covers both whole days. A day is a calendar day in the
+    # deployment time zone (23 or 25 hours when daylight saving time begins or ends).
+    next_day = pd.DateOffset(days=1)
+    end = end.where(~end_date_only, end + next_day)
     fill = whole_day & end.isna().to_numpy()
-    end = end.where(~fill, start + pd.Timedelta(days=1))
+    end = end.where(~fill, start + next_day)
     typed["occurred_to"] = end
     reversed_window = (end < start).fillna(False).to_numpy()
     issues.add(
@@ -156,8 +158,8 @@ def store(
 
     new_count = int(is_new.sum())
     if new_count:
-        # One lock per batch makes the id block ours alone; only importers write incidents.
-        conn.execute("LOCK TABLE incident_key IN SHARE ROW EXCLUSIVE MODE")
+        # One lock per batch makes the id block ours alone and keeps other importers out.
+        conn.execute("LOCK TABLE incident, incident_key IN SHARE ROW EXCLUSIVE MODE")
         first = conn.execute("SELECT nextval('incident_id_seq')").fetchone()[0]  # type: ignore[index]
         conn.execute("SELECT setval('incident_id_seq', %s)", (first + new_count - 1,))
         ids[is_new] = np.arange(first, first + new_count, dtype=np.int64)
@@ -167,8 +169,9 @@ def store(
     key_data["incident_id"] = ids
     key_data["row_hash"] = clean["row_hash"].to_numpy(dtype=object)
     if new_count:
-        _copy_subset(conn, "incident", data, is_new)
-        _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS)
+        with bulk_load(conn, ("incident", "incident_key"), rows=new_count):
+            _copy_subset(conn, "incident", data, is_new)
+            _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS)
     if changed.any():
         conn.execute("CREATE TEMP TABLE stage_incident ON COMMIT DROP AS SELECT * FROM incident WITH NO DATA")
         _copy_subset(conn, "stage_incident", data, changed)

@@ -1,0 +1,17 @@
+"""``make bench``: every benchmark, each printing its ratio to the peer way measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+
+from tests.benchmarks import ingest
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    result = ingest.run(rows)
+    ingest.report(result)
+
+
+if __name__ == "__main__":
+    main()
