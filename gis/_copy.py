@@ -27,7 +27,17 @@ _PG_EPOCH_US = 946_684_800_000_000
 _PG_EPOCH_DAYS = 10_957
 
 Kind = Literal[
-    "int2", "int4", "int8", "float4", "float8", "bool", "text", "bytea", "timestamptz", "date", "jsonb"
+    "int2",
+    "int4",
+    "int8",
+    "float4",
+    "float8",
+    "bool",
+    "text",
+    "bytea",
+    "timestamptz",
+    "date",
+    "jsonb",
 ]
 _FIXED: dict[str, str] = {
     "int2": ">i2",
@@ -91,14 +101,25 @@ def _variable_payload(kind: str, values: object, null: np.ndarray) -> tuple[np.n
             arr = None
         if arr is not None and arr.null_count == int(null.sum()):
             buffers = arr.buffers()
-            offsets = np.frombuffer(buffers[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-            data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
+            offsets = np.frombuffer(buffers[1], dtype=np.int64)[
+                arr.offset : arr.offset + len(arr) + 1
+            ]
+            data = (
+                np.frombuffer(buffers[2], dtype=np.uint8)
+                if buffers[2] is not None
+                else np.empty(0, np.uint8)
+            )
             return data[offsets[0] : offsets[-1]], np.diff(offsets)
     items = np.asarray(values, dtype=object)
     if kind == "jsonb":
-        encoded = [b"" if isnull else b"\x01" + str(v).encode() for v, isnull in zip(items, null, strict=True)]
+        encoded = [
+            b"" if isnull else b"\x01" + str(v).encode()
+            for v, isnull in zip(items, null, strict=True)
+        ]
     elif kind == "text":
-        encoded = [b"" if isnull else str(v).encode() for v, isnull in zip(items, null, strict=True)]
+        encoded = [
+            b"" if isnull else str(v).encode() for v, isnull in zip(items, null, strict=True)
+        ]
     else:
         encoded = [b"" if isnull else bytes(v) for v, isnull in zip(items, null, strict=True)]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
@@ -147,7 +168,9 @@ def _scatter_fixed(out: np.ndarray, starts: np.ndarray, data: np.ndarray) -> Non
     out[index.ravel()] = data.ravel()
 
 
-def _scatter_variable(out: np.ndarray, starts: np.ndarray, flat: np.ndarray, lengths: np.ndarray) -> None:
+def _scatter_variable(
+    out: np.ndarray, starts: np.ndarray, flat: np.ndarray, lengths: np.ndarray
+) -> None:
     total = int(lengths.sum())
     if total == 0:
         return

@@ -37,9 +37,7 @@ def translate_errors(*, what: str = "database") -> Iterator[None]:
 
 def postgis_version(conn: psycopg.Connection[Any]) -> tuple[int, int] | None:
     """Return PostGIS's (major, minor) in the connected database, or ``None`` if not installed."""
-    row = conn.execute(
-        "SELECT extversion FROM pg_extension WHERE extname = 'postgis'"
-    ).fetchone()
+    row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
     if row is None:
         return None
     match = re.match(r"(\d+)\.(\d+)", row[0])
@@ -59,7 +57,9 @@ def check_postgis(conn: psycopg.Connection[Any], *, create: bool = True) -> tupl
         raise DatabaseError("db.postgis_missing", error="extension not installed")
     if version < MIN_POSTGIS:
         raise DatabaseError(
-            "db.postgis_old", found=".".join(map(str, version)), needed=".".join(map(str, MIN_POSTGIS))
+            "db.postgis_old",
+            found=".".join(map(str, version)),
+            needed=".".join(map(str, MIN_POSTGIS)),
         )
     return version
 
@@ -115,7 +115,10 @@ def prepare_database(settings: Settings) -> str:
     if cluster is not None:
         cluster.ensure_running()
         cluster.create_database(settings.database_name)
-    with translate_errors(what=conninfo or "PG*"), psycopg.connect(conninfo, autocommit=True) as conn:
+    with (
+        translate_errors(what=conninfo or "PG*"),
+        psycopg.connect(conninfo, autocommit=True) as conn,
+    ):
         check_postgis(conn)
         migrate(conn, storage_srid=settings.storage_srid, timezone=settings.timezone)
     return conninfo

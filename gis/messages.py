@@ -22,7 +22,9 @@ Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
 _CATALOGUE_DIR = Path(__file__).with_name("catalogue")
-_language: contextvars.ContextVar[Language] = contextvars.ContextVar("pingan_language", default="zh")
+_language: contextvars.ContextVar[Language] = contextvars.ContextVar(
+    "pingan_language", default="zh"
+)
 
 
 @cache
@@ -38,7 +40,9 @@ def catalogue() -> dict[str, dict[str, str]]:
             entries = tomllib.load(fh)
         for key, entry in entries.items():
             if key in merged:
-                raise RuntimeError(f"message key {key!r} is defined in both {origin[key]} and {path.name}")
+                raise RuntimeError(
+                    f"message key {key!r} is defined in both {origin[key]} and {path.name}"
+                )
             merged[key] = {lang: str(entry.get(lang, "")) for lang in LANGUAGES}
             origin[key] = path.name
     return merged
@@ -48,7 +52,7 @@ def set_language(language: str) -> None:
     """Set the language of :func:`t` for the current context ("zh" or "en")."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
-    _language.set(language)  # type: ignore[arg-type]
+    _language.set(language)
 
 
 def current_language() -> Language:

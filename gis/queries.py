@@ -97,7 +97,7 @@ def execute(conn: psycopg.Connection[Any], name: str, /, **params: Any) -> psyco
     """Run the named query with ``params`` and return the cursor."""
     query = get_query(name)
     query.check(params)
-    return conn.execute(query.sql.encode(), params)  # type: ignore[arg-type]
+    return conn.execute(query.sql.encode(), params)
 
 
 def fetch_all(conn: psycopg.Connection[Any], name: str, /, **params: Any) -> list[dict[str, Any]]:
@@ -105,7 +105,7 @@ def fetch_all(conn: psycopg.Connection[Any], name: str, /, **params: Any) -> lis
     query = get_query(name)
     query.check(params)
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query.sql.encode(), params)  # type: ignore[arg-type]
+        cur.execute(query.sql.encode(), params)
         return cur.fetchall() if cur.description else []
 
 

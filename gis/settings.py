@@ -109,7 +109,10 @@ class Settings:
         default="Asia/Shanghai",
     )
     language: str = _setting(
-        "PINGAN_LANG", "Language of messages: `zh` (default) or `en`.", _parse_language, default="zh"
+        "PINGAN_LANG",
+        "Language of messages: `zh` (default) or `en`.",
+        _parse_language,
+        default="zh",
     )
     pg_bindir: Path | None = _setting(
         "PINGAN_PG_BINDIR",
@@ -133,7 +136,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``environ`` (default ``os.environ``); unset variables keep defaults."""
+        """Build settings from ``environ`` (default ``os.environ``); unset ones keep defaults."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
@@ -165,4 +168,3 @@ def documented_settings() -> list[tuple[str, str, str]]:
         default = f.default if f.default_factory is MISSING else "(computed)"
         rows.append((f.metadata["env"], str(default), f.metadata["doc"]))
     return rows
-

@@ -44,7 +44,9 @@ class AreaIndex:
         grids = fetch_all(conn, "grid_polygons_for_assignment")
         return cls(
             village_codes=np.array([r["code"] for r in villages], dtype=object),
-            village_polygons=shapely.from_wkb([r["wkb"] for r in villages]) if villages else np.array([]),
+            village_polygons=shapely.from_wkb([r["wkb"] for r in villages])
+            if villages
+            else np.array([]),
             grid_codes=np.array([r["code"] for r in grids], dtype=object),
             grid_villages=np.array([r["village_code"] for r in grids], dtype=object),
             grid_polygons=shapely.from_wkb([r["wkb"] for r in grids]) if grids else np.array([]),
@@ -70,7 +72,7 @@ class AreaIndex:
         return hit
 
     def assign(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(village_code, grid_code)`` object arrays (``None`` where nothing holds the point).
+        """Return ``(village_code, grid_code)`` object arrays (``None`` where no polygon holds it).
 
         ``points`` may hold polygons too (places); their point on surface is used.
         """

@@ -27,8 +27,14 @@ _TYPES: dict[str, tuple[str, ...]] = {
 }
 
 _TYPE_IDS = {
-    "Point": 0, "LineString": 1, "LinearRing": 2, "Polygon": 3, "MultiPoint": 4,
-    "MultiLineString": 5, "MultiPolygon": 6, "GeometryCollection": 7,
+    "Point": 0,
+    "LineString": 1,
+    "LinearRing": 2,
+    "Polygon": 3,
+    "MultiPoint": 4,
+    "MultiLineString": 5,
+    "MultiPolygon": 6,
+    "GeometryCollection": 7,
 }
 # CGCS2000 and WGS 84 agree to a few centimetres: converting between them changes nothing
 # that a point of incident data can resolve, so lon/lat passes through unchanged.
@@ -95,8 +101,8 @@ def prepare_geometry(
     swap_axes
         The user says the file has latitude and longitude the wrong way round.
     """
-    values = np.asarray(geoms.array if isinstance(geoms, gpd.GeoSeries) else geoms, dtype=object)
-    values = np.where(shapely.is_empty(values), None, values)
+    values = np.array(geoms.array if isinstance(geoms, gpd.GeoSeries) else geoms, dtype=object)
+    values[shapely.is_empty(values)] = None
     # The storage columns are 2D; heights (KML, GPS exports) would be refused by PostGIS.
     values = shapely.force_2d(values)
     if swap_axes:
@@ -110,12 +116,14 @@ def prepare_geometry(
     type_ids = shapely.get_type_id(values)
     allowed_ids = [_TYPE_IDS[name] for name in _TYPES[kind]]
     wrong_type = ~missing & ~np.isin(type_ids, allowed_ids)
-    type_names = np.array(list(_TYPE_IDS) + [""], dtype=object)[
+    type_names = np.array([*_TYPE_IDS, ""], dtype=object)[
         np.searchsorted(list(_TYPE_IDS.values()), type_ids).clip(0, len(_TYPE_IDS))
     ]
     issues.add(
         np.flatnonzero(wrong_type),
-        lambda r: RowIssue("layers.wrong_geometry_type", found=type_names[r], expected="/".join(_TYPES[kind])),
+        lambda r: RowIssue(
+            "layers.wrong_geometry_type", found=type_names[r], expected="/".join(_TYPES[kind])
+        ),
     )
 
     invalid = ~missing & ~wrong_type & ~shapely.is_valid(values)
@@ -135,7 +143,9 @@ def prepare_geometry(
         warnings.append(both("layers.offset_converted", datum=declared.value))
 
     target = pyproj.CRS.from_epsg(storage_srid)
-    series = gpd.GeoSeries(values, crs=source_crs if not isinstance(source_crs, gcrs.OffsetDatum) else None)
+    series = gpd.GeoSeries(
+        values, crs=source_crs if not isinstance(source_crs, gcrs.OffsetDatum) else None
+    )
     same_frame = series.crs is not None and series.crs.to_epsg() in _SAME_FRAME
     if series.crs is not None and not series.crs.equals(target) and not same_frame:
         series = series.to_crs(target)
@@ -145,13 +155,21 @@ def prepare_geometry(
     if kind in ("point", "point_or_polygon"):
         lon, lat = _lonlat(np.asarray(series.array, dtype=object))
         findings = gcrs.detect_coordinate_problems(
-            lon, lat, area_bounds=area_bounds,
+            lon,
+            lat,
+            area_bounds=area_bounds,
             reference=reference_lonlat if declared is None else None,
         )
         for finding in findings:
             if finding.kind == "outside_area" and len(finding.rows):
-                issues.add(finding.rows, lambda r, lon=lon, lat=lat: RowIssue(
-                    "layers.outside_area", lon=round(float(lon[r]), 6), lat=round(float(lat[r]), 6)))
+                issues.add(
+                    finding.rows,
+                    lambda r, lon=lon, lat=lat: RowIssue(
+                        "layers.outside_area",
+                        lon=round(float(lon[r]), 6),
+                        lat=round(float(lat[r]), 6),
+                    ),
+                )
             elif finding.kind in ("gcj02_offset", "bd09_offset"):
                 warnings.append(finding.message)
 
@@ -161,7 +179,9 @@ def prepare_geometry(
         )
         series = gpd.GeoSeries(series, crs=target)
     elif kind == "line":
-        multi = np.array([g is not None and g.geom_type == "MultiLineString" for g in series], dtype=bool)
+        multi = np.array(
+            [g is not None and g.geom_type == "MultiLineString" for g in series], dtype=bool
+        )
         if multi.any():
             merged = shapely.line_merge(np.asarray(series.array, dtype=object)[multi])
             still_multi = shapely.get_type_id(merged) != 1
@@ -171,7 +191,8 @@ def prepare_geometry(
             arr[rows[~still_multi]] = merged[~still_multi]
             series = gpd.GeoSeries(arr, crs=target)
     crs_text = (
-        declared.value if isinstance(declared, gcrs.OffsetDatum)
+        declared.value
+        if isinstance(declared, gcrs.OffsetDatum)
         else (declared.to_string() if declared is not None else f"EPSG:{storage_srid} (assumed)")
     )
     return GeometryResult(geometry=series, source_crs=crs_text, warnings=warnings)
@@ -188,12 +209,19 @@ def _undeclared_crs(
     if present.sum() and projected.sum() > _PROJECTED_FILE_SHARE * present.sum():
         sample = int(np.flatnonzero(projected)[0])
         raise CRSError(
-            "layers.projected_file_without_crs", file=file_name, x=float(x[sample]), y=float(y[sample])
+            "layers.projected_file_without_crs",
+            file=file_name,
+            x=float(x[sample]),
+            y=float(y[sample]),
         )
-    issues.add(np.flatnonzero(swapped), lambda r: RowIssue(
-        "layers.swapped_axes", lon=float(x[r]), lat=float(y[r])))
-    issues.add(np.flatnonzero(projected), lambda r: RowIssue(
-        "layers.projected_without_crs", x=float(x[r]), y=float(y[r])))
+    issues.add(
+        np.flatnonzero(swapped),
+        lambda r: RowIssue("layers.swapped_axes", lon=float(x[r]), lat=float(y[r])),
+    )
+    issues.add(
+        np.flatnonzero(projected),
+        lambda r: RowIssue("layers.projected_without_crs", x=float(x[r]), y=float(y[r])),
+    )
     return pyproj.CRS.from_epsg(4326)
 
 

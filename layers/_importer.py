@@ -171,12 +171,23 @@ def prepare(
 
     typed = typed.reset_index(drop=True)
     content = typed[[c for c in typed.columns if not c.endswith("__date_only")]].copy()
-    if spec.geometry is not None and len(geometry) and (shapely.get_type_id(geometry.array) == 0).all():
-        content["__x"], content["__y"] = shapely.get_x(geometry.array), shapely.get_y(geometry.array)
+    if (
+        spec.geometry is not None
+        and len(geometry)
+        and (shapely.get_type_id(geometry.array) == 0).all()
+    ):
+        content["__x"], content["__y"] = (
+            shapely.get_x(geometry.array),
+            shapely.get_y(geometry.array),
+        )
     elif spec.geometry is not None:
         content["__wkb"] = geometry.to_wkb(hex=True)
     hashes = row_hashes(content)
-    key = typed[spec.key].astype("string") if spec.key in typed else pd.Series([pd.NA] * n, dtype="string")
+    key = (
+        typed[spec.key].astype("string")
+        if spec.key in typed
+        else pd.Series([pd.NA] * n, dtype="string")
+    )
     missing_key = key.isna().to_numpy()
     if missing_key.any():
         # No identifier in the file: the row's content is its identity, so re-import is idempotent.
@@ -188,7 +199,9 @@ def prepare(
 
     bad = issues.bad_mask(n)
     keep = ~bad & ~merged
-    clean = gpd.GeoDataFrame(typed.loc[keep].reset_index(drop=True), geometry=geometry[keep].reset_index(drop=True))
+    clean = gpd.GeoDataFrame(
+        typed.loc[keep].reset_index(drop=True), geometry=geometry[keep].reset_index(drop=True)
+    )
     clean["row_number"] = row_numbers[keep]
     clean["merged_rows"] = np.bincount(merged_into, minlength=n)[keep] + 1
     clean["row_hash"] = [bytes(h) for h in hashes[keep]]
@@ -196,9 +209,14 @@ def prepare(
     rejects = []
     raw_frame = None if raw_rows is not None else _raw_strings(frame)
     for row in sorted(issues.by_row):
-        raw = raw_rows[row] if raw_rows is not None else {
-            k: as_python(v) for k, v in raw_frame.iloc[row].items()  # type: ignore[union-attr]
-        }
+        raw = (
+            raw_rows[row]
+            if raw_rows is not None
+            else {
+                k: as_python(v)
+                for k, v in raw_frame.iloc[row].items()  # type: ignore[union-attr]
+            }
+        )
         if raw_rows is None and spec.geometry is not None:
             g = frame.geometry.iloc[row] if "geometry" in frame else None
             raw["geometry"] = g.wkt if g is not None else None
@@ -232,7 +250,9 @@ def _dedupe(
     """
     n = len(keys)
     bad = issues.bad_mask(n)
-    frame = pd.DataFrame({"key": keys, "hash": hashes.view(">u8").ravel().astype(np.uint64), "pos": np.arange(n)})
+    frame = pd.DataFrame(
+        {"key": keys, "hash": hashes.view(">u8").ravel().astype(np.uint64), "pos": np.arange(n)}
+    )
     frame = frame[~bad]
     first_of_key = frame.groupby("key", sort=False)["pos"].transform("first").to_numpy()
     first_hash = frame.groupby("key", sort=False)["hash"].transform("first").to_numpy()
@@ -246,16 +266,29 @@ def _dedupe(
     firsts = first_of_key[repeat & ~same]
     for row, first in zip(conflicts.tolist(), firsts.tolist(), strict=True):
         issues.by_row[row].append(
-            RowIssue("layers.conflicting_duplicate", source_id=str(keys[row]), first_row=int(row_numbers[first]))
+            RowIssue(
+                "layers.conflicting_duplicate",
+                source_id=str(keys[row]),
+                first_row=int(row_numbers[first]),
+            )
         )
     return merged_into.astype(np.int64), merged
 
 
 def read_for_import(
-    path: str | Path, *, mapping: str | Path | None, canonical: list[str], layer_name: str | None = None
+    path: str | Path,
+    *,
+    mapping: str | Path | None,
+    canonical: list[str],
+    layer_name: str | None = None,
 ) -> tuple[RawTable, str]:
     """Read a file for import and return it with its SHA-256."""
-    table = read_table(Path(path), mapping=Path(mapping) if mapping else None, canonical=canonical, layer=layer_name)
+    table = read_table(
+        Path(path),
+        mapping=Path(mapping) if mapping else None,
+        canonical=canonical,
+        layer=layer_name,
+    )
     return table, file_sha256(Path(path))
 
 

@@ -32,7 +32,7 @@ _UTC_OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 # Text columns are Arrow-backed: strip, match and replace then run in C++ over the whole column.
 TEXT = "string[pyarrow]"
 
-# Dates before this are treated as typing errors, not history (no incident ledger goes back further).
+# Dates before this are typing errors, not history: no incident ledger goes back further.
 EARLIEST_DATE = pd.Timestamp("1950-01-01")
 
 
@@ -120,7 +120,7 @@ class IssueCollector:
     def __init__(self) -> None:
         self.by_row: dict[int, list[RowIssue]] = defaultdict(list)
 
-    def add(self, rows: np.ndarray | list[int], issue_for: Callable[[int], RowIssue]) -> None:
+    def add(self, rows: np.ndarray | list[int], issue_for: Callable[..., RowIssue]) -> None:
         for row in np.asarray(rows, dtype=np.int64).tolist():
             self.by_row[row].append(issue_for(row))
 
@@ -161,7 +161,9 @@ def _parse_numbers(values: pd.Series, *, integer: bool) -> tuple[pd.Series, np.n
     return numbers.astype("Float64"), bad
 
 
-def parse_timestamps(values: pd.Series, *, timezone: str) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def parse_timestamps(
+    values: pd.Series, *, timezone: str
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Parse dates or date-times into tz-aware timestamps in ``timezone``.
 
     Returns ``(timestamps, bad, date_only)``: ``bad`` marks non-empty values that are not a real
@@ -180,13 +182,15 @@ def parse_timestamps(values: pd.Series, *, timezone: str) -> tuple[pd.Series, np
         # (daylight saving time, "Z" next to "+08:00"), and the rest is local time.
         aware = regex_mask(text, _UTC_OFFSET)
         local = text.where(~aware)
-        # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) takes the slow path.
+        # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) goes the slow way.
         stamps = pd.to_datetime(local, errors="coerce", format="ISO8601", cache=False)
-        retry = (stamps.isna().to_numpy() & ~blank & ~aware)
+        retry = stamps.isna().to_numpy() & ~blank & ~aware
         if retry.any():
             text = text.copy()
             text[retry] = (
-                text[retry].str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
+                text[retry]
+                .str.replace(r"[年月/.]", "-", regex=True)
+                .str.replace("日", "", regex=False)
             )
             stamps = stamps.astype(object)
             stamps[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
@@ -225,16 +229,24 @@ def validate_columns(
     n = len(frame)
     out = pd.DataFrame(index=frame.index)
     for f in spec.fields:
-        raw = frame[f.name] if f.name in frame else pd.Series([None] * n, index=frame.index, dtype=object)
+        raw = (
+            frame[f.name]
+            if f.name in frame
+            else pd.Series([None] * n, index=frame.index, dtype=object)
+        )
         blank = _blank(raw)
         if f.required:
-            issues.add(np.flatnonzero(blank), lambda _r, f=f: RowIssue("layers.required", column=f.name))
+            issues.add(
+                np.flatnonzero(blank), lambda _r, f=f: RowIssue("layers.required", column=f.name)
+            )
         value: pd.Series
         if f.kind in ("int", "float"):
             value, bad = _parse_numbers(raw, integer=f.kind == "int")
             issues.add(
                 np.flatnonzero(bad),
-                lambda r, f=f, raw=raw: RowIssue("layers.not_a_number", column=f.name, value=str(raw.iloc[r])),
+                lambda r, f=f, raw=raw: RowIssue(
+                    "layers.not_a_number", column=f.name, value=str(raw.iloc[r])
+                ),
             )
             out_of_range = np.zeros(n, dtype=bool)
             if f.minimum is not None:
@@ -244,15 +256,20 @@ def validate_columns(
             issues.add(
                 np.flatnonzero(out_of_range),
                 lambda r, f=f, value=value: RowIssue(
-                    "layers.out_of_range", column=f.name, value=str(value.iloc[r]),
-                    minimum=f.minimum, maximum=f.maximum,
+                    "layers.out_of_range",
+                    column=f.name,
+                    value=str(value.iloc[r]),
+                    minimum=f.minimum,
+                    maximum=f.maximum,
                 ),
             )
         elif f.kind in ("date", "timestamp"):
             value, bad, date_only = parse_timestamps(raw, timezone=timezone)
             issues.add(
                 np.flatnonzero(bad),
-                lambda r, f=f, raw=raw: RowIssue("layers.bad_date", column=f.name, value=str(raw.iloc[r])),
+                lambda r, f=f, raw=raw: RowIssue(
+                    "layers.bad_date", column=f.name, value=str(raw.iloc[r])
+                ),
             )
             if f.kind == "date":
                 value = value.dt.tz_localize(None).dt.normalize()
@@ -264,7 +281,9 @@ def validate_columns(
             falsy = text.isin(_FALSE).to_numpy() | blank
             issues.add(
                 np.flatnonzero(~truthy & ~falsy),
-                lambda r, f=f, raw=raw: RowIssue("layers.not_a_bool", column=f.name, value=str(raw.iloc[r])),
+                lambda r, f=f, raw=raw: RowIssue(
+                    "layers.not_a_bool", column=f.name, value=str(raw.iloc[r])
+                ),
             )
             value = pd.Series(truthy, index=frame.index)
         else:
@@ -284,14 +303,19 @@ def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Ser
         issues.add(
             np.flatnonzero(unknown.to_numpy()),
             lambda r: RowIssue(
-                "layers.bad_choice", column=f.name, value=str(value.iloc[r]), choices="/".join(f.choices or ())
+                "layers.bad_choice",
+                column=f.name,
+                value=str(value.iloc[r]),
+                choices="/".join(f.choices or ()),
             ),
         )
     if f.pattern is not None:
         mismatch = value.notna().to_numpy() & ~regex_mask(value, f"^(?:{f.pattern})$")
         issues.add(
             np.flatnonzero(mismatch),
-            lambda r: RowIssue("layers.bad_format", column=f.name, value=str(value.iloc[r]), pattern=f.pattern),
+            lambda r: RowIssue(
+                "layers.bad_format", column=f.name, value=str(value.iloc[r]), pattern=f.pattern
+            ),
         )
     return value
 

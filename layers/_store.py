@@ -23,7 +23,12 @@ from gis._copy import CopyColumn, copy_chunks
 from gis.queries import execute, fetch_all, fetch_one
 from layers._spec import LayerSpec
 
-BOOKKEEPING = (("source", "text"), ("source_id", "text"), ("row_hash", "bytea"), ("batch_id", "int8"))
+BOOKKEEPING = (
+    ("source", "text"),
+    ("source_id", "text"),
+    ("row_hash", "bytea"),
+    ("batch_id", "int8"),
+)
 
 
 def ewkb(geoms: Any, srid: int) -> np.ndarray:
@@ -105,8 +110,12 @@ def write_quarantine(
         "reasons": [json.dumps(r["reasons"], ensure_ascii=False) for r in rejects],
     }
     columns = (
-        ("batch_id", "int8"), ("layer", "text"), ("row_number", "int4"),
-        ("source_id", "text"), ("raw", "jsonb"), ("reasons", "jsonb"),
+        ("batch_id", "int8"),
+        ("layer", "text"),
+        ("row_number", "int4"),
+        ("source_id", "text"),
+        ("raw", "jsonb"),
+        ("reasons", "jsonb"),
     )
     copy_frame(conn, "quarantine", columns, data, len(rejects))
 
@@ -195,11 +204,15 @@ def bulk_load(conn: psycopg.Connection[Any], tables: Sequence[str], *, rows: int
         yield False
         return
     empty = all(
-        not conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t))).fetchone()[0]  # type: ignore[index]
+        not conn.execute(
+            sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t))
+        ).fetchone()[0]  # type: ignore[index]
         for t in tables
     )
     if empty:
-        conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
+        conn.execute(
+            sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in tables))
+        )
     definitions = [
         (r["indexname"], r["indexdef"])
         for table in tables

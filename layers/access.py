@@ -106,4 +106,6 @@ def counts(*, area: str | None = None, db: Database | None = None) -> dict[str, 
     """Row count of every base layer (and the quarantine) inside ``area``."""
     db = db or get_database()
     with db.connection() as conn:
-        return {r["layer"]: int(r["rows"]) for r in fetch_all(conn, "layer_counts", scope=area or "")}
+        return {
+            r["layer"]: int(r["rows"]) for r in fetch_all(conn, "layer_counts", scope=area or "")
+        }

@@ -16,12 +16,29 @@ from layers._spec import Field, IssueCollector, LayerSpec
 
 LEVELS = ("province", "city", "county", "township", "village")
 _LEVEL_ALIASES = {
-    "省": "province", "市": "city", "县": "county", "区": "county", "县级": "county",
-    "乡": "township", "镇": "township", "街道": "township", "乡镇": "township", "乡镇街道": "township",
-    "村": "village", "社区": "village", "村社区": "village", "村(社区)": "village",
+    "省": "province",
+    "市": "city",
+    "县": "county",
+    "区": "county",
+    "县级": "county",
+    "乡": "township",
+    "镇": "township",
+    "街道": "township",
+    "乡镇": "township",
+    "乡镇街道": "township",
+    "村": "village",
+    "社区": "village",
+    "村社区": "village",
+    "村(社区)": "village",
 }
 # Digits a code of each level has: national codes pad to 12 below county level.
-_CODE_LENGTH = {"province": (2, 12), "city": (4, 12), "county": (6, 12), "township": (9, 12), "village": (12,)}
+_CODE_LENGTH = {
+    "province": (2, 12),
+    "city": (4, 12),
+    "county": (6, 12),
+    "township": (9, 12),
+    "village": (12,),
+}
 
 SPEC = LayerSpec(
     name="admin_units",
@@ -51,7 +68,10 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
         issues.add(
             np.flatnonzero(bad),
             lambda r, level=level, allowed=allowed: RowIssue(
-                "layers.bad_admin_code", column="code", value=str(code.iloc[r]), level=level,
+                "layers.bad_admin_code",
+                column="code",
+                value=str(code.iloc[r]),
+                level=level,
                 digits="/".join(map(str, allowed)),
             ),
         )

@@ -13,9 +13,17 @@ from layers._spec import Field, IssueCollector, LayerSpec
 
 STATUSES = ("online", "offline", "fault")
 _STATUS_ALIASES = {
-    "在线": "online", "正常": "online", "on": "online", "1": "online",
-    "离线": "offline", "不在线": "offline", "off": "offline", "0": "offline",
-    "故障": "fault", "损坏": "fault", "broken": "fault",
+    "在线": "online",
+    "正常": "online",
+    "on": "online",
+    "1": "online",
+    "离线": "offline",
+    "不在线": "offline",
+    "off": "offline",
+    "0": "offline",
+    "故障": "fault",
+    "损坏": "fault",
+    "broken": "fault",
 }
 
 SPEC = LayerSpec(
@@ -36,10 +44,20 @@ SPEC = LayerSpec(
     geometry="point",
     assign_areas=True,
     stored=(
-        ("camera_code", "text"), ("name", "text"), ("kind", "text"), ("status", "text"),
-        ("installed_on", "date"), ("heading_deg", "float4"), ("fov_deg", "float4"),
-        ("range_m", "float4"), ("height_m", "float4"), ("village_code", "text"), ("grid_code", "text"),
-        ("h3_r7", "int8"), ("h3_r9", "int8"), ("h3_r10", "int8"),
+        ("camera_code", "text"),
+        ("name", "text"),
+        ("kind", "text"),
+        ("status", "text"),
+        ("installed_on", "date"),
+        ("heading_deg", "float4"),
+        ("fov_deg", "float4"),
+        ("range_m", "float4"),
+        ("height_m", "float4"),
+        ("village_code", "text"),
+        ("grid_code", "text"),
+        ("h3_r7", "int8"),
+        ("h3_r9", "int8"),
+        ("h3_r10", "int8"),
     ),
 )
 

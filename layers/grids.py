@@ -27,8 +27,16 @@ SPEC = LayerSpec(
     fields=(
         Field("code", required=True, pattern=r"\d{15}"),
         Field("name"),
-        Field("kind", choices=KINDS, aliases={"comprehensive": "综合", "dedicated": "专属", "专属网格": "专属",
-                                             "综合网格": "综合"}),
+        Field(
+            "kind",
+            choices=KINDS,
+            aliases={
+                "comprehensive": "综合",
+                "dedicated": "专属",
+                "专属网格": "专属",
+                "综合网格": "综合",
+            },
+        ),
         Field("village_code", pattern=r"\d{12}"),
         Field("households", "int", minimum=0),
         Field("population", "int", minimum=0),
@@ -36,8 +44,12 @@ SPEC = LayerSpec(
     geometry="polygon",
     key="code",
     stored=(
-        ("code", "text"), ("name", "text"), ("kind", "text"), ("village_code", "text"),
-        ("households", "int4"), ("population", "int4"),
+        ("code", "text"),
+        ("name", "text"),
+        ("kind", "text"),
+        ("village_code", "text"),
+        ("households", "int4"),
+        ("population", "int4"),
     ),
     conflict=("code",),
 )
@@ -52,8 +64,10 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
     issues.add(
         np.flatnonzero(mismatch),
         lambda r: RowIssue(
-            "layers.grid_village_mismatch", column="village_code",
-            code=str(typed["code"].iloc[r]), village=str(typed["village_code"].iloc[r]),
+            "layers.grid_village_mismatch",
+            column="village_code",
+            code=str(typed["code"].iloc[r]),
+            village=str(typed["village_code"].iloc[r]),
         ),
     )
     typed["source_id"] = typed["code"]

@@ -43,8 +43,14 @@ SPEC = LayerSpec(
         Field(
             "geocode_level",
             choices=GEOCODE_LEVELS,
-            aliases={"门牌": "door", "门牌号": "door", "组": "group", "村": "village", "乡镇": "township",
-                     "坐标": "coordinate"},
+            aliases={
+                "门牌": "door",
+                "门牌号": "door",
+                "组": "group",
+                "村": "village",
+                "乡镇": "township",
+                "坐标": "coordinate",
+            },
         ),
         Field("description"),
     ),
@@ -112,18 +118,22 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
     issues.add(
         np.flatnonzero(reversed_window),
         lambda r: RowIssue(
-            "layers.window_reversed", start=str(start.iloc[r]), end=str(typed["occurred_to"].iloc[r])
+            "layers.window_reversed",
+            start=str(start.iloc[r]),
+            end=str(typed["occurred_to"].iloc[r]),
         ),
     )
-    typed["occurred_date"] = start.dt.tz_convert(context.timezone).dt.tz_localize(None).dt.normalize()
+    typed["occurred_date"] = (
+        start.dt.tz_convert(context.timezone).dt.tz_localize(None).dt.normalize()
+    )
     return typed.drop(columns=["category"])
 
 
-def _existing_keys(
-    conn: psycopg.Connection[Any], source: str, keys: np.ndarray
-) -> pd.DataFrame:
+def _existing_keys(conn: psycopg.Connection[Any], source: str, keys: np.ndarray) -> pd.DataFrame:
     """Look up which of ``keys`` the source already has: incident id and stored row hash."""
-    has_any = conn.execute("SELECT EXISTS (SELECT 1 FROM incident_key WHERE source = %s)", (source,)).fetchone()
+    has_any = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM incident_key WHERE source = %s)", (source,)
+    ).fetchone()
     if not has_any or not has_any[0]:
         return pd.DataFrame({"source_id": [], "incident_id": [], "row_hash": []})
     conn.execute("CREATE TEMP TABLE batch_key (source_id text) ON COMMIT DROP")
@@ -146,7 +156,9 @@ def store(
     keys = clean["source_id"].astype(str).to_numpy(dtype=object)
     existing = _existing_keys(conn, source, keys)
     position = pd.Series(np.arange(n), index=keys)
-    existing_pos = position.reindex(existing["source_id"]).to_numpy() if len(existing) else np.array([], int)
+    existing_pos = (
+        position.reindex(existing["source_id"]).to_numpy() if len(existing) else np.array([], int)
+    )
     is_new = np.ones(n, dtype=bool)
     is_new[existing_pos] = False
     ids = np.zeros(n, dtype=np.int64)
@@ -173,10 +185,14 @@ def store(
             _copy_subset(conn, "incident", data, is_new)
             _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS)
     if changed.any():
-        conn.execute("CREATE TEMP TABLE stage_incident ON COMMIT DROP AS SELECT * FROM incident WITH NO DATA")
+        conn.execute(
+            "CREATE TEMP TABLE stage_incident ON COMMIT DROP AS SELECT * FROM incident WITH NO DATA"
+        )
         _copy_subset(conn, "stage_incident", data, changed)
-        sets = ", ".join(f"{c} = s.{c}" for c, _ in _STORED if c not in ("id", "source", "source_id"))
-        conn.execute(f"UPDATE incident i SET {sets} FROM stage_incident s WHERE i.id = s.id")  # noqa: S608 - fixed column list
+        sets = ", ".join(
+            f"{c} = s.{c}" for c, _ in _STORED if c not in ("id", "source", "source_id")
+        )
+        conn.execute(f"UPDATE incident i SET {sets} FROM stage_incident s WHERE i.id = s.id")
         conn.execute(
             "CREATE TEMP TABLE stage_key ON COMMIT DROP AS SELECT * FROM incident_key WITH NO DATA"
         )
@@ -185,7 +201,11 @@ def store(
             "UPDATE incident_key k SET row_hash = s.row_hash, occurred_from = s.occurred_from "
             "FROM stage_key s WHERE k.source = s.source AND k.source_id = s.source_id"
         )
-    return {"inserted": new_count, "updated": int(changed.sum()), "unchanged": int(n - new_count - changed.sum())}
+    return {
+        "inserted": new_count,
+        "updated": int(changed.sum()),
+        "unchanged": int(n - new_count - changed.sum()),
+    }
 
 
 def _column_values(
@@ -216,5 +236,9 @@ def _copy_subset(
     subset = {}
     for name, _ in columns:
         values = data[name]
-        subset[name] = values[mask] if isinstance(values, np.ndarray) else pd.Series(values).iloc[np.flatnonzero(mask)]
+        subset[name] = (
+            values[mask]
+            if isinstance(values, np.ndarray)
+            else pd.Series(values).iloc[np.flatnonzero(mask)]
+        )
     copy_frame(conn, table, columns, subset, int(mask.sum()))

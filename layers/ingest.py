@@ -68,7 +68,9 @@ def layer_def(name: str) -> LayerDef:
     try:
         return BASE_LAYERS[name]
     except KeyError:
-        raise ValidationError("layers.unknown_layer", layer=name, layers=", ".join(BASE_LAYERS)) from None
+        raise ValidationError(
+            "layers.unknown_layer", layer=name, layers=", ".join(BASE_LAYERS)
+        ) from None
 
 
 def load_context(conn: psycopg.Connection[Any], db: Database, spec: LayerSpec) -> ImportContext:
@@ -81,7 +83,8 @@ def load_context(conn: psycopg.Connection[Any], db: Database, spec: LayerSpec) -
         reference = fetch_all(conn, "reference_points", limit=5000)
         if len(reference) >= 10:
             context.reference_lonlat = (
-                np.array([r["lon"] for r in reference]), np.array([r["lat"] for r in reference])
+                np.array([r["lon"] for r in reference]),
+                np.array([r["lat"] for r in reference]),
             )
     if spec.name == "grid_staff":
         context.known_grid_codes = frozenset(r["code"] for r in fetch_all(conn, "grid_codes"))
@@ -93,9 +96,15 @@ def sync_taxonomy(conn: psycopg.Connection[Any]) -> None:
     rows = incidents.taxonomy().categories
     for rec in rows.itertuples(index=False):
         execute(
-            conn, "upsert_category", code=rec.code, parent_code=rec.parent_code or None,
-            level=int(rec.level), name_zh=rec.name_zh, name_en=rec.name_en, kind=rec.kind,
-            flag=bool(getattr(rec, "group_two_robberies_one_theft")),
+            conn,
+            "upsert_category",
+            code=rec.code,
+            parent_code=rec.parent_code or None,
+            level=int(rec.level),
+            name_zh=rec.name_zh,
+            name_en=rec.name_en,
+            kind=rec.kind,
+            flag=bool(rec.group_two_robberies_one_theft),
         )
 
 
@@ -145,37 +154,60 @@ def import_table(
     with db.connection() as conn:
         context = load_context(conn, db, spec)
         report("validate", 0.1)
-        prepared = prepare(table, spec, context=context, crs=crs, swap_axes=swap_axes, refine=definition.refine)
+        prepared = prepare(
+            table, spec, context=context, crs=crs, swap_axes=swap_axes, refine=definition.refine
+        )
         report("assign", 0.4)
         if spec.assign_areas:
             _assign(conn, prepared)
         report("write", 0.6)
         with conn.transaction():
             batch_id = begin_batch(
-                conn, layer=layer, source=source, file_name=file_name, file_hash=file_hash,
-                options={"crs": crs, "swap_axes": swap_axes}, crs=prepared.source_crs,
+                conn,
+                layer=layer,
+                source=source,
+                file_name=file_name,
+                file_hash=file_hash,
+                options={"crs": crs, "swap_axes": swap_axes},
+                crs=prepared.source_crs,
             )
             if layer == "incidents":
                 sync_taxonomy(conn)
             if spec.geometry == "line" and not prepared.clean.empty:
                 prepared.clean["length_m"] = _lengths_m(prepared.clean)
             store = definition.store or (lambda c, clean, **kw: upsert(c, spec, clean, **kw))
-            counts = store(conn, prepared.clean, source=source, batch_id=batch_id, srid=db.storage_srid)
+            counts = store(
+                conn, prepared.clean, source=source, batch_id=batch_id, srid=db.storage_srid
+            )
             write_quarantine(conn, batch_id, layer, prepared.rejects)
             warnings = list(prepared.warnings)
             if layer in ("grids", "admin_units"):
                 warnings.extend(grids.tiling_warnings(conn))
             all_counts = {**prepared.counts, **counts}
             finish_batch(conn, batch_id, counts=all_counts, warnings=warnings)
-            execute(conn, "audit_import", layer=layer, batch_id=batch_id,
-                    detail=json.dumps({"source": source, "counts": all_counts}, ensure_ascii=False))
+            execute(
+                conn,
+                "audit_import",
+                layer=layer,
+                batch_id=batch_id,
+                detail=json.dumps({"source": source, "counts": all_counts}, ensure_ascii=False),
+            )
         report("done", 1.0)
     return ImportSummary(
-        batch_id=batch_id, layer=layer, source=source, file_name=file_name,
-        rows=all_counts["rows"], inserted=all_counts["inserted"], updated=all_counts["updated"],
-        unchanged=all_counts["unchanged"], merged=all_counts["merged"],
-        quarantined=all_counts["quarantined"], other_category=all_counts.get("other_category", 0),
-        warnings=warnings, source_crs=prepared.source_crs, seconds=round(time.perf_counter() - started, 3),
+        batch_id=batch_id,
+        layer=layer,
+        source=source,
+        file_name=file_name,
+        rows=all_counts["rows"],
+        inserted=all_counts["inserted"],
+        updated=all_counts["updated"],
+        unchanged=all_counts["unchanged"],
+        merged=all_counts["merged"],
+        quarantined=all_counts["quarantined"],
+        other_category=all_counts.get("other_category", 0),
+        warnings=warnings,
+        source_crs=prepared.source_crs,
+        seconds=round(time.perf_counter() - started, 3),
     )
 
 
@@ -209,10 +241,18 @@ def import_file(
     """
     spec = layer_def(layer).spec
     canonical = [*spec.columns, "source_id", "lon", "lat", "wkt"]
-    table, digest = read_for_import(path, mapping=mapping, canonical=canonical, layer_name=sheet_layer)
+    table, digest = read_for_import(
+        path, mapping=mapping, canonical=canonical, layer_name=sheet_layer
+    )
     return import_table(
-        layer, table, source=source or default_source(path), db=db, crs=crs, swap_axes=swap_axes,
-        file_hash=digest, progress=progress,
+        layer,
+        table,
+        source=source or default_source(path),
+        db=db,
+        crs=crs,
+        swap_axes=swap_axes,
+        file_hash=digest,
+        progress=progress,
     )
 
 

@@ -20,8 +20,14 @@ SPEC = LayerSpec(
         Field("area_code"),
     ),
     geometry=None,
-    stored=(("name", "text"), ("unit", "text"), ("leader", "text"), ("phone", "text"),
-            ("members", "int4"), ("area_code", "text")),
+    stored=(
+        ("name", "text"),
+        ("unit", "text"),
+        ("leader", "text"),
+        ("phone", "text"),
+        ("members", "int4"),
+        ("area_code", "text"),
+    ),
 )
 
 

@@ -30,9 +30,21 @@ def _kind_aliases() -> dict[str, str]:
     for code, row in place_kinds().items():
         aliases[row["name_zh"]] = code
         aliases[row["name_en"]] = code
-    aliases.update({"学校": "school", "小学": "school", "中学": "school", "幼儿园": "kindergarten",
-                    "农贸市场": "market", "菜市场": "market", "码头": "dock", "仓库": "warehouse",
-                    "医院": "hospital", "车站": "station", "网吧": "internet_cafe"})
+    aliases.update(
+        {
+            "学校": "school",
+            "小学": "school",
+            "中学": "school",
+            "幼儿园": "kindergarten",
+            "农贸市场": "market",
+            "菜市场": "market",
+            "码头": "dock",
+            "仓库": "warehouse",
+            "医院": "hospital",
+            "车站": "station",
+            "网吧": "internet_cafe",
+        }
+    )
     return aliases
 
 
@@ -48,8 +60,14 @@ SPEC = LayerSpec(
     geometry="point_or_polygon",
     assign_areas=True,
     stored=(
-        ("name", "text"), ("kind", "text"), ("address", "text"), ("village_code", "text"),
-        ("grid_code", "text"), ("h3_r7", "int8"), ("h3_r9", "int8"), ("h3_r10", "int8"),
+        ("name", "text"),
+        ("kind", "text"),
+        ("address", "text"),
+        ("village_code", "text"),
+        ("grid_code", "text"),
+        ("h3_r7", "int8"),
+        ("h3_r9", "int8"),
+        ("h3_r10", "int8"),
     ),
 )
 

@@ -21,9 +21,17 @@ from layers._store import copy_frame
 
 ROLES = ("网格长", "专职网格员", "兼职网格员", "网格指导员", "社区民警")
 _ROLE_ALIASES = {
-    "grid head": "网格长", "grid leader": "网格长", "full-time": "专职网格员", "full-time grid worker": "专职网格员",
-    "part-time": "兼职网格员", "part-time grid worker": "兼职网格员", "instructor": "网格指导员",
-    "community police": "社区民警", "police": "社区民警", "民警": "社区民警", "网格员": "专职网格员",
+    "grid head": "网格长",
+    "grid leader": "网格长",
+    "full-time": "专职网格员",
+    "full-time grid worker": "专职网格员",
+    "part-time": "兼职网格员",
+    "part-time grid worker": "兼职网格员",
+    "instructor": "网格指导员",
+    "community police": "社区民警",
+    "police": "社区民警",
+    "民警": "社区民警",
+    "网格员": "专职网格员",
 }
 # Roles whose phone numbers the public wall map and read-only roles may not show in full.
 MASKED_ROLES = ("兼职网格员",)
@@ -47,10 +55,16 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
     unknown = typed["grid_code"].notna() & ~typed["grid_code"].isin(context.known_grid_codes)
     issues.add(
         np.flatnonzero(unknown.to_numpy()),
-        lambda r: RowIssue("layers.unknown_grid", column="grid_code", code=str(typed["grid_code"].iloc[r])),
+        lambda r: RowIssue(
+            "layers.unknown_grid", column="grid_code", code=str(typed["grid_code"].iloc[r])
+        ),
     )
     typed["source_id"] = (
-        typed["grid_code"].fillna("") + "|" + typed["name"].fillna("") + "|" + typed["role"].fillna("")
+        typed["grid_code"].fillna("")
+        + "|"
+        + typed["name"].fillna("")
+        + "|"
+        + typed["role"].fillna("")
     )
     return typed
 
@@ -63,14 +77,25 @@ def store(
     if n == 0:
         return {"inserted": 0, "updated": 0, "unchanged": 0}
     conn.execute(
-        "CREATE TEMP TABLE stage_staff (grid_code text, name text, role text, phone text, badge text,"
+        "CREATE TEMP TABLE stage_staff (grid_code text, name text, role text, phone text,"
+        " badge text,"
         " source_id text, row_hash bytea) ON COMMIT DROP"
     )
-    columns = (("grid_code", "text"), ("name", "text"), ("role", "text"), ("phone", "text"),
-               ("badge", "text"), ("source_id", "text"), ("row_hash", "bytea"))
+    columns = (
+        ("grid_code", "text"),
+        ("name", "text"),
+        ("role", "text"),
+        ("phone", "text"),
+        ("badge", "text"),
+        ("source_id", "text"),
+        ("row_hash", "bytea"),
+    )
     data = {name: clean[name].to_numpy(dtype=object) for name, _ in columns}
     copy_frame(conn, "stage_staff", columns, data, n)
     execute(conn, "upsert_staff_people")
-    flags = [row[0] for row in execute(conn, "upsert_staff_assignments", source=source, batch_id=batch_id)]
+    flags = [
+        row[0]
+        for row in execute(conn, "upsert_staff_assignments", source=source, batch_id=batch_id)
+    ]
     inserted = sum(1 for f in flags if f)
     return {"inserted": inserted, "updated": len(flags) - inserted, "unchanged": n - len(flags)}

@@ -94,8 +94,13 @@ def db_status(as_json: JsonOption = False) -> None:
     if settings.uses_managed_cluster:
         status = _cluster().status()
         info.update(
-            home=str(settings.home), data_dir=str(status.data_dir), initialised=status.initialised,
-            running=status.running, pid=status.pid, socket_dir=str(status.socket_dir), port=status.port,
+            home=str(settings.home),
+            data_dir=str(status.data_dir),
+            initialised=status.initialised,
+            running=status.running,
+            pid=status.pid,
+            socket_dir=str(status.socket_dir),
+            port=status.port,
             version=status.version,
         )
     else:
@@ -110,14 +115,20 @@ def db_status(as_json: JsonOption = False) -> None:
     if as_json:
         print_json(info)
         return
-    rows = [(t(f"cli.status.{k}") if f"cli.status.{k}" in _status_keys() else k, v)
-            for k, v in info.items() if k != "layers"]
+    rows = [
+        (t(f"cli.status.{k}") if f"cli.status.{k}" in _status_keys() else k, v)
+        for k, v in info.items()
+        if k != "layers"
+    ]
     table("cli.db.status_title", ("cli.col.item", "cli.col.value"), rows)
     if "layers" in info:
         counts = info["layers"]
         assert isinstance(counts, dict)
-        table("cli.counts_title", ("cli.col.layer", "cli.col.rows"),
-              [(t(f"layer.{k}"), v) for k, v in counts.items()])
+        table(
+            "cli.counts_title",
+            ("cli.col.layer", "cli.col.rows"),
+            [(t(f"layer.{k}"), v) for k, v in counts.items()],
+        )
 
 
 def _status_keys() -> set[str]:
@@ -165,4 +176,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["app", "main", "Path"]
+__all__ = ["Path", "app", "main"]

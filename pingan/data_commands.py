@@ -35,8 +35,14 @@ def print_summary(summary: ImportSummary) -> None:
         (t("cli.summary.crs"), summary.source_crs),
         (t("cli.summary.seconds"), summary.seconds),
     ]
-    table("cli.summary.title", ("cli.col.item", "cli.col.value"),
-          [(t("cli.summary.batch"), f"{summary.batch_id} ({summary.layer}, {summary.source})"), *rows])
+    table(
+        "cli.summary.title",
+        ("cli.col.item", "cli.col.value"),
+        [
+            (t("cli.summary.batch"), f"{summary.batch_id} ({summary.layer}, {summary.source})"),
+            *rows,
+        ],
+    )
     for warning in summary.warnings:
         console.print(f"[yellow]! {warning}[/]")
     if summary.quarantined:
@@ -44,20 +50,32 @@ def print_summary(summary: ImportSummary) -> None:
 
 
 def import_command(
-    layer: Annotated[str, typer.Argument(help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS)))],
+    layer: Annotated[
+        str, typer.Argument(help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS)))
+    ],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=both("cli.arg.path"))],
     source: Annotated[str | None, typer.Option("--source", help=both("cli.opt.source"))] = None,
     crs: Annotated[str | None, typer.Option("--crs", help=both("cli.opt.crs"))] = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", exists=True, help=both("cli.opt.mapping"))] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", exists=True, help=both("cli.opt.mapping"))
+    ] = None,
     swap_axes: Annotated[bool, typer.Option("--swap-axes", help=both("cli.opt.swap_axes"))] = False,
-    gpkg_layer: Annotated[str | None, typer.Option("--layer-name", help=both("cli.opt.layer_name"))] = None,
+    gpkg_layer: Annotated[
+        str | None, typer.Option("--layer-name", help=both("cli.opt.layer_name"))
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import a file into a base layer / 导入文件到基础图层."""
     with progress_bar("cli.import.progress", layer=layer, file=path.name) as update:
         summary = import_file(
-            layer, path, source=source, crs=crs, mapping=mapping, swap_axes=swap_axes,
-            sheet_layer=gpkg_layer, progress=update,
+            layer,
+            path,
+            source=source,
+            crs=crs,
+            mapping=mapping,
+            swap_axes=swap_axes,
+            sheet_layer=gpkg_layer,
+            progress=update,
         )
     if as_json:
         print_json(summary.as_dict())
@@ -67,7 +85,9 @@ def import_command(
 
 @export_app.command("layer")
 def export_layer(
-    layer: Annotated[str, typer.Argument(help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS)))],
+    layer: Annotated[
+        str, typer.Argument(help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS)))
+    ],
     path: Annotated[Path, typer.Argument(help=both("cli.arg.export_path"))],
     area: AreaOption = None,
 ) -> None:
@@ -90,12 +110,29 @@ def batches_command(
         return
     table(
         "cli.batches.title",
-        ("cli.col.batch", "cli.col.layer", "cli.col.source", "cli.col.file", "cli.col.started",
-         "cli.summary.inserted", "cli.summary.updated", "cli.summary.unchanged", "cli.summary.quarantined"),
+        (
+            "cli.col.batch",
+            "cli.col.layer",
+            "cli.col.source",
+            "cli.col.file",
+            "cli.col.started",
+            "cli.summary.inserted",
+            "cli.summary.updated",
+            "cli.summary.unchanged",
+            "cli.summary.quarantined",
+        ),
         [
-            (r["id"], r["layer"], r["source"], r["file_name"], f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
-             r["counts"].get("inserted"), r["counts"].get("updated"), r["counts"].get("unchanged"),
-             r["counts"].get("quarantined"))
+            (
+                r["id"],
+                r["layer"],
+                r["source"],
+                r["file_name"],
+                f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+                r["counts"].get("inserted"),
+                r["counts"].get("updated"),
+                r["counts"].get("unchanged"),
+                r["counts"].get("quarantined"),
+            )
             for r in rows
         ],
     )
@@ -114,9 +151,25 @@ def quarantine_list(
         return
     table(
         "cli.quarantine.list_title",
-        ("cli.col.batch", "cli.col.layer", "cli.col.source", "cli.col.file", "cli.col.started", "cli.col.rows"),
-        [(r["batch_id"], r["layer"], r["source"], r["file_name"], f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
-          r["rows"]) for r in rows],
+        (
+            "cli.col.batch",
+            "cli.col.layer",
+            "cli.col.source",
+            "cli.col.file",
+            "cli.col.started",
+            "cli.col.rows",
+        ),
+        [
+            (
+                r["batch_id"],
+                r["layer"],
+                r["source"],
+                r["file_name"],
+                f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+                r["rows"],
+            )
+            for r in rows
+        ],
     )
 
 
@@ -136,8 +189,14 @@ def quarantine_show(
     table(
         "cli.quarantine.show_title",
         ("cli.col.row", "cli.col.source_id", "cli.col.reasons"),
-        [(r["row_number"], r["source_id"], "; ".join(reason[language] for reason in r["reasons"]))
-         for r in rows],
+        [
+            (
+                r["row_number"],
+                r["source_id"],
+                "; ".join(reason[language] for reason in r["reasons"]),
+            )
+            for r in rows
+        ],
     )
 
 

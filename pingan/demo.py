@@ -23,7 +23,16 @@ from layers.demo import DEMO_SOURCE, build_demo_county
 from pingan._console import console, print_json, progress_bar, table
 
 # Import order: what later layers are checked or assigned against comes first.
-DEMO_LAYERS = ("admin_units", "grids", "grid_staff", "cameras", "places", "roads", "patrol_teams", "incidents")
+DEMO_LAYERS = (
+    "admin_units",
+    "grids",
+    "grid_staff",
+    "cameras",
+    "places",
+    "roads",
+    "patrol_teams",
+    "incidents",
+)
 
 
 def _recorded(db: Database) -> dict[str, Any] | None:
@@ -33,7 +42,12 @@ def _recorded(db: Database) -> dict[str, Any] | None:
 
 
 def run_demo(
-    *, seed: int, incidents: int | None, small: bool, end: str, db: Database | None = None,
+    *,
+    seed: int,
+    incidents: int | None,
+    small: bool,
+    end: str,
+    db: Database | None = None,
     progress: Any = None,
 ) -> dict[str, Any]:
     """Build and import the demo county unless the same one is already there.
@@ -53,16 +67,24 @@ def run_demo(
         with db.connection() as conn:
             execute(conn, "purge_source", source=DEMO_SOURCE)
     county = build_demo_county(
-        seed=seed, end=end, incidents=incidents, small=small,
-        progress=lambda stage, fraction: update(t("cli.demo.stage_build", stage=stage), 0.3 * fraction),
+        seed=seed,
+        end=end,
+        incidents=incidents,
+        small=small,
+        progress=lambda stage, fraction: update(
+            t("cli.demo.stage_build", stage=stage), 0.3 * fraction
+        ),
     )
     report["seconds_build"] = round(time.perf_counter() - started, 2)
     for i, layer in enumerate(DEMO_LAYERS):
         update(t(f"layer.{layer}"), 0.3 + 0.7 * i / len(DEMO_LAYERS))
         summary = import_frame(layer, getattr(county, layer), source=DEMO_SOURCE, db=db)
         report["layers"][layer] = {
-            "rows": summary.rows, "stored": summary.inserted + summary.updated + summary.unchanged,
-            "merged": summary.merged, "quarantined": summary.quarantined, "seconds": summary.seconds,
+            "rows": summary.rows,
+            "stored": summary.inserted + summary.updated + summary.unchanged,
+            "merged": summary.merged,
+            "quarantined": summary.quarantined,
+            "seconds": summary.seconds,
             "warnings": summary.warnings,
         }
     truth_path = get_settings().home / "demo" / "truth.json"
@@ -71,15 +93,24 @@ def run_demo(
     report["truth"] = str(truth_path)
     report["seconds"] = round(time.perf_counter() - started, 2)
     with db.connection() as conn:
-        execute(conn, "set_meta", key="demo", value=json.dumps(
-            {"options": options, "layers": report["layers"], "truth": report["truth"]}, ensure_ascii=False))
+        execute(
+            conn,
+            "set_meta",
+            key="demo",
+            value=json.dumps(
+                {"options": options, "layers": report["layers"], "truth": report["truth"]},
+                ensure_ascii=False,
+            ),
+        )
     update(t("cli.demo.done_stage"), 1.0)
     return report
 
 
 def demo_command(
     seed: Annotated[int, typer.Option("--seed", help=both("cli.opt.seed"))] = 20261031,
-    incidents: Annotated[int | None, typer.Option("--incidents", help=both("cli.opt.incidents"))] = None,
+    incidents: Annotated[
+        int | None, typer.Option("--incidents", help=both("cli.opt.incidents"))
+    ] = None,
     small: Annotated[bool, typer.Option("--small", help=both("cli.opt.small"))] = False,
     end: Annotated[str, typer.Option("--end", help=both("cli.opt.end"))] = "2026-10-31",
     as_json: Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))] = False,
@@ -94,13 +125,35 @@ def demo_command(
         print_json(report)
         return
     rows = [
-        (t(f"layer.{layer}"), info["rows"], info["stored"], info["merged"], info["quarantined"], info["seconds"])
+        (
+            t(f"layer.{layer}"),
+            info["rows"],
+            info["stored"],
+            info["merged"],
+            info["quarantined"],
+            info["seconds"],
+        )
         for layer, info in report["layers"].items()
     ]
-    table("cli.demo.title", ("cli.col.layer", "cli.col.rows_read", "cli.col.stored", "cli.summary.merged",
-                             "cli.summary.quarantined", "cli.col.seconds"), rows)
-    console.print(t("cli.demo.reused" if report["reused"] else "cli.demo.built",
-                    seconds=report["seconds_total"], truth=report.get("truth")))
+    table(
+        "cli.demo.title",
+        (
+            "cli.col.layer",
+            "cli.col.rows_read",
+            "cli.col.stored",
+            "cli.summary.merged",
+            "cli.summary.quarantined",
+            "cli.col.seconds",
+        ),
+        rows,
+    )
+    console.print(
+        t(
+            "cli.demo.reused" if report["reused"] else "cli.demo.built",
+            seconds=report["seconds_total"],
+            truth=report.get("truth"),
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from psycopg import sql
 from sqlalchemy import create_engine
 
 from layers import import_file, import_frame, read
@@ -68,7 +69,9 @@ def copy_points_only(db: Any, path: Path) -> float:
     data = {"id": np.arange(len(frame), dtype=np.int64), "geom": ewkb(geoms, db.storage_srid)}
     with db.connection() as conn, stopwatch() as watch:
         conn.execute(
-            f"CREATE UNLOGGED TABLE points_only (id bigint, geom geometry(Point, {db.storage_srid}))"
+            sql.SQL(
+                "CREATE UNLOGGED TABLE points_only (id bigint, geom geometry(Point, {}))"
+            ).format(sql.Literal(int(db.storage_srid)))
         )
         copy_frame(conn, "points_only", (("id", "int8"), ("geom", "bytea")), data, len(frame))
     return watch["seconds"]
@@ -117,7 +120,8 @@ def run(rows: int, *, seed: int = 20261031, workdir: Path | None = None) -> dict
 def _url_from_conninfo(conninfo: str) -> str:
     """``host=/sock port=5 user=u dbname=d`` → ``postgresql://u@/d?host=/sock&port=5``."""
     parts = dict(item.split("=", 1) for item in conninfo.split())
-    return f"postgresql://{parts.get('user', '')}@/{parts['dbname']}?host={parts['host']}&port={parts['port']}"
+    user, dbname = parts.get("user", ""), parts["dbname"]
+    return f"postgresql://{user}@/{dbname}?host={parts['host']}&port={parts['port']}"
 
 
 def main() -> None:
@@ -137,11 +141,13 @@ def report(result: dict[str, Any]) -> None:
     print(f"ingest {result['rows']:,} incidents (CSV → PostGIS, grid + H3 assignment)")
     print(f"  ours        {result['ours_s']:>8.2f} s  {result['ours_rows_per_s']:>10,} rows/s")
     print(
-        f"  geopandas   {result['peer_geopandas_s']:>8.2f} s  {result['peer_rows_per_s']:>10,} rows/s"
+        f"  geopandas   {result['peer_geopandas_s']:>8.2f} s  "
+        f"{result['peer_rows_per_s']:>10,} rows/s"
     )
     print(f"  ratio       {result['ratio_vs_geopandas']:>8.2f} x  (goal ≥ 3x; goal 250,000 rows/s)")
     print(
-        f"  ceiling     binary COPY of points alone: {result['copy_points_only_rows_per_s']:,} rows/s"
+        "  ceiling     binary COPY of points alone: "
+        f"{result['copy_points_only_rows_per_s']:,} rows/s"
     )
     print(
         f"  stored {result['inserted']:,}, quarantined {result['quarantined']:,}, "

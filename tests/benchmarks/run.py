@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark, each printing its ratio to the peer way measured in the same run."""
+"""``make bench``: every benchmark, each printing its ratio to the peer way, measured in one run."""
 
 from __future__ import annotations
 

@@ -21,7 +21,9 @@ _KEY_USE = re.compile(
 def test_every_message_has_both_languages() -> None:
     entries = catalogue()
     assert len(entries) > 100
-    missing = [key for key, entry in entries.items() if not all(entry[lang].strip() for lang in LANGUAGES)]
+    missing = [
+        key for key, entry in entries.items() if not all(entry[lang].strip() for lang in LANGUAGES)
+    ]
     assert missing == []
 
 
@@ -40,8 +42,17 @@ def test_every_message_key_used_in_code_exists() -> None:
 
 def test_message_families_are_complete() -> None:
     keys = set(catalogue())
-    for layer in ("admin_units", "grids", "grid_staff", "cameras", "places", "incidents", "roads",
-                  "patrol_teams", "quarantine"):
+    for layer in (
+        "admin_units",
+        "grids",
+        "grid_staff",
+        "cameras",
+        "places",
+        "incidents",
+        "roads",
+        "patrol_teams",
+        "quarantine",
+    ):
         assert f"layer.{layer}" in keys
 
 
@@ -67,7 +78,11 @@ def test_settings_parse_and_refuse() -> None:
     settings = Settings.from_env({"PINGAN_STORAGE_SRID": "EPSG:4326", "PINGAN_PORT": "6000"})
     assert settings.storage_srid == 4326
     assert settings.port == 6000
-    for env, bad in (("PINGAN_STORAGE_SRID", "3857"), ("PINGAN_PORT", "x"), ("PINGAN_TIMEZONE", "Mars/Base")):
+    for env, bad in (
+        ("PINGAN_STORAGE_SRID", "3857"),
+        ("PINGAN_PORT", "x"),
+        ("PINGAN_TIMEZONE", "Mars/Base"),
+    ):
         try:
             Settings.from_env({env: bad})
         except ValueError as exc:
@@ -78,6 +93,10 @@ def test_settings_parse_and_refuse() -> None:
 
 def test_import_contracts_hold() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True, check=False
+        [str(Path(sys.executable).with_name("lint-imports"))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
