@@ -3,7 +3,7 @@
 With no database configured, Pingan Grid runs its own PostgreSQL cluster in its home
 directory and talks to it over a Unix socket only (``listen_addresses = ''``)::
 
-    home/pgdata              the data directory (initdb, UTF8, locale C.UTF-8, data checksums)
+    home/pgdata              the data directory (initdb, UTF8, C.UTF-8 with C collation, data checksums)
     home/run                 the socket directory (mode 0700)
     home/cluster.lock        flock(2) lock: init/start/stop/reset from several processes are safe
     home/logs/postgres.log   the server log
@@ -442,6 +442,9 @@ class LocalCluster:
                 f"--username={self.superuser}",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
+                # Byte-order collation: text keys (codes, ids) compare with memcmp, which makes
+                # index builds several times faster; UTF-8 character classes are kept.
+                "--lc-collate=C",
                 "--auth-local=trust",
                 "--auth-host=reject",
                 "--data-checksums",

@@ -244,7 +244,6 @@ CREATE TABLE incident (
 CREATE SEQUENCE incident_id_seq OWNED BY incident.id;
 CREATE INDEX incident_occurred_idx ON incident (occurred_from);
 CREATE INDEX incident_village_idx ON incident (village_code text_pattern_ops);
-CREATE INDEX incident_category_idx ON incident (category_code);
 CREATE INDEX incident_geom_idx ON incident USING gist (geom);
 
 CREATE TABLE incident_key (
