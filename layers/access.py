@@ -21,6 +21,7 @@ import shapely
 from gis.db import Database, get_database
 from gis.errors import CRSError, ValidationError
 from gis.queries import fetch_all
+from layers import staff
 from layers.incidents import taxonomy
 
 _QUERIES = {
@@ -50,6 +51,7 @@ def read(
     end: str | date | datetime | None = None,
     categories: list[str] | str | None = None,
     kinds: list[str] | None = None,
+    mask_phones: bool = False,
     db: Database | None = None,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read a base layer as a GeoDataFrame (or a DataFrame for layers without geometry).
@@ -68,6 +70,8 @@ def read(
         Incidents only: codes, names, or the group ``两抢一盗``; children are included.
     kinds
         Places only: place kinds (``school``, ``market`` ...).
+    mask_phones
+        Grid staff only: show phones as ``139****5678``, for viewers who may not see them.
     db
         The database; default the one the CLI uses (connecting is automatic).
 
@@ -87,7 +91,10 @@ def read(
         params["kinds"] = kinds
     with db.connection() as conn:
         rows = fetch_all(conn, _QUERIES[layer], **params)
-    return _to_frame(rows, srid=db.storage_srid)
+    frame = _to_frame(rows, srid=db.storage_srid)
+    if layer == "grid_staff" and mask_phones and len(frame):
+        frame = staff.mask_phones(frame)
+    return frame
 
 
 def _to_frame(rows: list[dict[str, Any]], *, srid: int) -> gpd.GeoDataFrame | pd.DataFrame:

@@ -33,8 +33,23 @@ _ROLE_ALIASES = {
     "民警": "社区民警",
     "网格员": "专职网格员",
 }
-# Roles whose phone numbers the public wall map and read-only roles may not show in full.
-MASKED_ROLES = ("兼职网格员",)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """Mask the middle of a phone number for viewers who may not see it: ``139****5678``."""
+    if not phone:
+        return phone
+    digits = phone.strip()
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_phones(staff: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a grid-staff frame with every phone masked (for read-only and public views)."""
+    out = staff.copy()
+    out["phone"] = out["phone"].map(mask_phone)
+    return out
 
 SPEC = LayerSpec(
     name="grid_staff",

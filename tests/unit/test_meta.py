@@ -100,3 +100,12 @@ def test_import_contracts_hold() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_phone_masking() -> None:
+    from layers.staff import mask_phone
+
+    assert mask_phone("13912345678") == "139****5678"
+    assert mask_phone("0571-8888") == "057**8888"
+    assert mask_phone("110") == "***"
+    assert mask_phone(None) is None
