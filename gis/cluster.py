@@ -3,7 +3,7 @@
 With no database configured, Pingan Grid runs its own PostgreSQL cluster in its home
 directory and talks to it over a Unix socket only (``listen_addresses = ''``)::
 
-    home/pgdata              the data directory (initdb, UTF8, C.UTF-8 with C collation, data checksums)
+    home/pgdata              the data directory (initdb, UTF8, C collation, data checksums)
     home/run                 the socket directory (mode 0700)
     home/cluster.lock        flock(2) lock: init/start/stop/reset from several processes are safe
     home/logs/postgres.log   the server log

@@ -206,6 +206,7 @@ def prepare(
     clean["merged_rows"] = np.bincount(merged_into, minlength=n)[keep] + 1
     clean["row_hash"] = [bytes(h) for h in hashes[keep]]
 
+    headers = {canon: original for original, canon in getattr(table, "columns_mapped", {}).items()}
     rejects = []
     raw_frame = None if raw_rows is not None else _raw_strings(frame)
     for row in sorted(issues.by_row):
@@ -225,7 +226,7 @@ def prepare(
                 "row_number": int(row_numbers[row]),
                 "source_id": None if pd.isna(key.iloc[row]) else str(key.iloc[row]),
                 "raw": json.loads(json.dumps(raw, default=str)),
-                "reasons": [issue.as_json() for issue in issues.by_row[row]],
+                "reasons": [_reason(issue, headers) for issue in issues.by_row[row]],
             }
         )
     counts = {
@@ -238,6 +239,14 @@ def prepare(
     }
     clean = clean.drop(columns=[c for c in clean.columns if c.startswith("__")])
     return Prepared(spec, clean, rejects, counts, warnings, source_crs)
+
+
+def _reason(issue: RowIssue, headers: dict[str, str]) -> dict[str, Any]:
+    """An issue as stored, naming the file's own header too: 发案时间 (occurred_from)."""
+    original = headers.get(issue.column or "")
+    if original and original != issue.column:
+        issue = RowIssue(issue.key, column=f"{original} ({issue.column})", **issue.params)
+    return issue.as_json()
 
 
 def _dedupe(

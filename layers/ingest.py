@@ -25,6 +25,7 @@ import psycopg
 
 from gis.db import Database, get_database
 from gis.errors import ValidationError
+from gis.messages import t
 from gis.queries import execute, fetch_all, fetch_one
 from gis.readers import RawTable
 from layers import admin_units, cameras, grids, incidents, patrols, places, roads, staff
@@ -153,14 +154,14 @@ def import_table(
     file_name = table.path.name if isinstance(table, RawTable) else None
     with db.connection() as conn:
         context = load_context(conn, db, spec)
-        report("validate", 0.1)
+        report(t("layers.stage_validate"), 0.1)
         prepared = prepare(
             table, spec, context=context, crs=crs, swap_axes=swap_axes, refine=definition.refine
         )
-        report("assign", 0.4)
+        report(t("layers.stage_assign"), 0.4)
         if spec.assign_areas:
             _assign(conn, prepared)
-        report("write", 0.6)
+        report(t("layers.stage_write"), 0.6)
         with conn.transaction():
             batch_id = begin_batch(
                 conn,
@@ -192,7 +193,7 @@ def import_table(
                 batch_id=batch_id,
                 detail=json.dumps({"source": source, "counts": all_counts}, ensure_ascii=False),
             )
-        report("done", 1.0)
+        report(t("layers.stage_done"), 1.0)
     return ImportSummary(
         batch_id=batch_id,
         layer=layer,

@@ -51,6 +51,7 @@ def mask_phones(staff: pd.DataFrame) -> pd.DataFrame:
     out["phone"] = out["phone"].map(mask_phone)
     return out
 
+
 SPEC = LayerSpec(
     name="grid_staff",
     table="grid_assignment",

@@ -14,8 +14,8 @@ import typer
 
 from gis.cluster import LocalCluster
 from gis.db import open_database, prepare_database
-from gis.errors import PinganError
-from gis.messages import both, set_language, t
+from gis.errors import PinganError, SettingsError
+from gis.messages import LANGUAGES, both, set_language, t
 from gis.settings import get_settings
 from pingan import data_commands, demo
 from pingan._console import console, err_console, print_json, table
@@ -39,6 +39,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))]
 def _root(
     lang: Annotated[str | None, typer.Option("--lang", help=both("cli.opt.lang"))] = None,
 ) -> None:
+    if lang is not None and lang not in LANGUAGES:
+        raise SettingsError("settings.invalid", name="--lang", value=lang, expected="zh or en")
     set_language(lang or get_settings().language)
 
 
@@ -163,13 +165,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except Exception as exc:
+        # Usage errors (click's, or those of the click that typer vendors) print themselves
+        # and carry their own exit code; anything else is a bug and keeps its traceback.
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if not callable(show) or not isinstance(exit_code, int):
+            raise
+        show()
+        sys.exit(exit_code)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from gis.db import get_database
+from gis.errors import ValidationError
 from gis.messages import both, t
-from gis.queries import fetch_all
+from gis.queries import fetch_all, fetch_one
 from gis.writers import write_table
 from layers import BASE_LAYERS, import_file, read
 from layers._importer import ImportSummary
+from layers.ingest import layer_def
 from pingan._console import console, print_json, progress_bar, table
 
 JsonOption = Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))]
@@ -49,9 +51,18 @@ def print_summary(summary: ImportSummary) -> None:
         console.print(t("cli.summary.see_quarantine", batch=summary.batch_id))
 
 
+def _base_layer(name: str) -> str:
+    """Check the layer before the file, so that an unknown layer is named in the error."""
+    layer_def(name)
+    return name
+
+
 def import_command(
     layer: Annotated[
-        str, typer.Argument(help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS)))
+        str,
+        typer.Argument(
+            callback=_base_layer, help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS))
+        ),
     ],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=both("cli.arg.path"))],
     source: Annotated[str | None, typer.Option("--source", help=both("cli.opt.source"))] = None,
@@ -182,6 +193,9 @@ def quarantine_show(
     """The quarantined rows of one batch with their reasons / 批次的待核数据及原因."""
     with get_database().connection() as conn:
         rows = fetch_all(conn, "quarantine_rows", batch_id=batch, limit=limit)
+        known = fetch_one(conn, "import_batch_exists", batch_id=batch)
+    if not known or not known["exists"]:
+        raise ValidationError("cli.no_such_batch", batch=batch)
     if as_json:
         print_json(rows)
         return

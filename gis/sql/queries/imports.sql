@@ -57,3 +57,7 @@ SELECT i.indexname, i.indexdef
   JOIN pg_index x ON x.indexrelid = c.oid
  WHERE i.schemaname = current_schema() AND i.tablename = %(table)s AND NOT x.indisunique
  ORDER BY i.indexname;
+
+-- name: import_batch_exists
+-- Whether an import batch with this number was committed.
+SELECT EXISTS (SELECT 1 FROM import_batch WHERE id = %(batch_id)s) AS exists;
