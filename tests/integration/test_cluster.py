@@ -331,7 +331,7 @@ def test_connect_and_use_postgis(running: LocalCluster) -> None:
         "synchronous_commit": "off",
         "listen_addresses": "",
         "server_encoding": "UTF8",
-        "lc_collate": "C.UTF-8",
+        "lc_collate": "C",  # byte-order collation (gis/cluster.py, initdb --lc-collate=C)
     }
 
 
