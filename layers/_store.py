@@ -181,38 +181,34 @@ def upsert(
     return {"inserted": inserted, "updated": updated, "unchanged": len(clean) - len(flags)}
 
 
-# A batch at least this large, and at least half the tables' size, is a bulk load: the tables'
-# non-unique indexes are dropped and rebuilt after (a sorted build is several times faster than
-# maintaining a GiST index row by row), and empty tables are truncated first, which lets
-# PostgreSQL (wal_level=minimal) skip the WAL for the COPY and sync the files at commit instead.
-# All of it is in the batch's transaction: a failed or killed load leaves everything as it was.
-# Readers of these tables wait for the batch meanwhile.
+# A large first load into empty tables is a bulk load: the tables are truncated (which lets
+# PostgreSQL, at wal_level=minimal, skip the WAL for the COPY and sync the files at commit) and
+# their non-unique indexes are dropped and rebuilt after (a sorted build is several times faster
+# than maintaining a GiST index row by row). All of it is in the batch's transaction: a failed or
+# killed load leaves everything as it was. Only empty tables qualify, because the exclusive lock
+# this takes would otherwise make readers wait for the whole batch.
 BULK_ROWS = 100_000
 
 
 @contextlib.contextmanager
 def bulk_load(conn: psycopg.Connection[Any], tables: Sequence[str], *, rows: int) -> Iterator[bool]:
-    """Prepare ``tables`` for a large load of ``rows`` rows (see above); yields whether it did.
+    """Prepare empty ``tables`` for a load of ``rows`` rows (see above); yields whether it did.
 
-    The caller must hold a lock on the tables that keeps other writers out (SHARE ROW EXCLUSIVE).
+    The caller must hold a lock on the tables that keeps other writers out (SHARE ROW EXCLUSIVE),
+    so that "empty" stays true until the load commits.
     """
-    existing = 0
-    for table in tables:
-        estimate = execute(conn, "table_row_estimate", table=table).fetchone()
-        existing += max(0, int(estimate[0])) if estimate else 0
-    if rows < BULK_ROWS or rows < 0.5 * existing:
-        yield False
-        return
-    empty = all(
+    empty = rows >= BULK_ROWS and all(
         not conn.execute(
             sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t))
         ).fetchone()[0]  # type: ignore[index]
         for t in tables
     )
-    if empty:
-        conn.execute(
-            sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in tables))
-        )
+    if not empty:
+        yield False
+        return
+    conn.execute(
+        sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in tables))
+    )
     definitions = [
         (r["indexname"], r["indexdef"])
         for table in tables

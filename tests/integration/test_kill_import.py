@@ -200,3 +200,18 @@ def test_sigkill_before_commit_commits_nothing_and_a_rerun_completes(
     ids = watcher.execute("SELECT count(DISTINCT id) FROM incident").fetchone()
     assert ids == (ROWS - NO_COORDINATES,)
     assert layers.counts(db=db)["incidents"] == ROWS - NO_COORDINATES
+    # The first load into empty tables was a bulk load: its indexes were dropped and rebuilt.
+    indexes = {
+        name
+        for (name,) in watcher.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('incident', 'incident_key')"
+        ).fetchall()
+    }
+    assert {"incident_geom_idx", "incident_occurred_idx", "incident_village_idx"} <= indexes
+    assert {"incident_pkey", "incident_key_pkey"} <= indexes
+
+    # A second large batch into the now non-empty table takes the incremental path: readers
+    # are never locked out, and the counts add up.
+    again = layers.import_file("incidents", big_csv, source="second_copy", db=db)
+    assert again.inserted == ROWS - NO_COORDINATES
+    assert layers.counts(db=db)["incidents"] == 2 * (ROWS - NO_COORDINATES)

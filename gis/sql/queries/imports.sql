@@ -45,10 +45,6 @@ SELECT ST_XMin(e) AS xmin, ST_YMin(e) AS ymin, ST_XMax(e) AS xmax, ST_YMax(e) AS
   FROM (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code IS NOT NULL) s
  WHERE e IS NOT NULL;
 
--- name: table_row_estimate
--- The planner's estimate of a table's rows (fast; -1 before the first ANALYZE).
-SELECT reltuples::bigint FROM pg_class WHERE oid = %(table)s::regclass;
-
 -- name: secondary_indexes
 -- The non-unique indexes of a table with their definitions, to rebuild after a bulk load.
 SELECT i.indexname, i.indexdef
