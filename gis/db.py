@@ -28,11 +28,22 @@ MIN_POSTGIS = (3, 0)
 
 @contextlib.contextmanager
 def translate_errors(*, what: str = "database") -> Iterator[None]:
-    """Turn psycopg's connection errors into :class:`DatabaseError` with a bilingual message."""
+    """Turn psycopg's errors into :class:`DatabaseError` with a bilingual message.
+
+    This is the one place where driver errors are converted; the original stays chained.
+    """
     try:
         yield
     except psycopg.OperationalError as exc:
         raise DatabaseError("db.unreachable", target=what, error=str(exc).strip()) from exc
+    except psycopg.Error as exc:
+        diag = exc.diag
+        raise DatabaseError(
+            "db.failed",
+            sqlstate=diag.sqlstate or "-",
+            error=(diag.message_primary or str(exc)).strip(),
+            detail=(diag.message_detail or "").strip() or "-",
+        ) from exc
 
 
 def postgis_version(conn: psycopg.Connection[Any]) -> tuple[int, int] | None:
