@@ -104,7 +104,8 @@ def prepare_geometry(
     values = np.array(geoms.array if isinstance(geoms, gpd.GeoSeries) else geoms, dtype=object)
     values[shapely.is_empty(values)] = None
     # The storage columns are 2D; heights (KML, GPS exports) would be refused by PostGIS.
-    values = shapely.force_2d(values)
+    if shapely.has_z(values).any():
+        values = shapely.force_2d(values)
     if swap_axes:
         values = _swap_xy(values)
     warnings: list[str] = []

@@ -45,11 +45,17 @@ def copy_frame(
     n: int,
     *,
     schema: str | None = None,
+    freeze: bool = False,
 ) -> None:
-    """Binary-COPY ``n`` rows of ``data`` (column name → values) into ``table``."""
+    """Binary-COPY ``n`` rows of ``data`` (column name → values) into ``table``.
+
+    ``freeze`` writes the rows already frozen, so the first reader need not rewrite every page
+    to set hint bits; PostgreSQL allows it only into a table truncated in the same transaction.
+    """
     target = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        target, sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+    options = sql.SQL("FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY")
+    statement = sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+        target, sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns), options
     )
     copy_columns = [CopyColumn(name, kind, data[name]) for name, kind in columns]  # type: ignore[arg-type]
     # The queued writer sends from a thread, so encoding the next chunk overlaps with the

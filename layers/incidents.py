@@ -181,9 +181,9 @@ def store(
     key_data["incident_id"] = ids
     key_data["row_hash"] = clean["row_hash"].to_numpy(dtype=object)
     if new_count:
-        with bulk_load(conn, ("incident", "incident_key"), rows=new_count):
-            _copy_subset(conn, "incident", data, is_new)
-            _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS)
+        with bulk_load(conn, ("incident", "incident_key"), rows=new_count) as bulk:
+            _copy_subset(conn, "incident", data, is_new, freeze=bulk)
+            _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS, freeze=bulk)
     if changed.any():
         conn.execute(
             "CREATE TEMP TABLE stage_incident ON COMMIT DROP AS SELECT * FROM incident WITH NO DATA"
@@ -232,6 +232,7 @@ def _copy_subset(
     mask: np.ndarray,
     *,
     columns: tuple[tuple[str, str], ...] = _STORED,
+    freeze: bool = False,
 ) -> None:
     subset = {}
     for name, _ in columns:
@@ -241,4 +242,4 @@ def _copy_subset(
             if isinstance(values, np.ndarray)
             else pd.Series(values).iloc[np.flatnonzero(mask)]
         )
-    copy_frame(conn, table, columns, subset, int(mask.sum()))
+    copy_frame(conn, table, columns, subset, int(mask.sum()), freeze=freeze)
