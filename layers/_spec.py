@@ -114,6 +114,16 @@ class LayerSpec:
         raise KeyError(name)
 
 
+# The columns assignment at ingest adds to point layers (see layers._assign).
+ASSIGNED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("village_code", "text"),
+    ("grid_code", "text"),
+    ("h3_r7", "int8"),
+    ("h3_r9", "int8"),
+    ("h3_r10", "int8"),
+)
+
+
 class IssueCollector:
     """Per-row issues keyed by positional row index."""
 

@@ -154,7 +154,7 @@ def upsert(
 ) -> dict[str, int]:
     """Insert new rows, update changed ones, leave unchanged ones; return the three counts."""
     if clean.empty:
-        return {"inserted": 0, "updated": 0, "unchanged": 0}
+        return dict(NOTHING_WRITTEN)
     columns, data = column_data(spec, clean, source=source, batch_id=batch_id, srid=srid)
     names = [name for name, _ in columns]
     stage = f"stage_{spec.table}"
@@ -181,10 +181,21 @@ def upsert(
             sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in updatable
         ),
     )
-    flags = [row[0] for row in conn.execute(statement).fetchall()]
-    inserted = sum(1 for f in flags if f)
-    updated = len(flags) - inserted
-    return {"inserted": inserted, "updated": updated, "unchanged": len(clean) - len(flags)}
+    return upsert_counts(conn.execute(statement).fetchall(), len(clean))
+
+
+NOTHING_WRITTEN = {"inserted": 0, "updated": 0, "unchanged": 0}
+
+
+def upsert_counts(returned: Sequence[Sequence[Any]], staged: int) -> dict[str, int]:
+    """Counts from the rows an ``INSERT ... ON CONFLICT ... RETURNING (xmax = 0)`` returned.
+
+    A true flag is an inserted row, a false one an updated row; staged rows that came back not
+    at all were unchanged (the ``WHERE row_hash IS DISTINCT FROM`` clause skipped them).
+    """
+    inserted = sum(1 for row in returned if row[0])
+    updated = len(returned) - inserted
+    return {"inserted": inserted, "updated": updated, "unchanged": staged - len(returned)}
 
 
 # A large first load into empty tables is a bulk load: the tables are truncated (which lets

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from layers._importer import ImportContext
-from layers._spec import Field, IssueCollector, LayerSpec
+from layers._spec import ASSIGNED_COLUMNS, Field, IssueCollector, LayerSpec
 
 STATUSES = ("online", "offline", "fault")
 _STATUS_ALIASES = {
@@ -53,11 +53,7 @@ SPEC = LayerSpec(
         ("fov_deg", "float4"),
         ("range_m", "float4"),
         ("height_m", "float4"),
-        ("village_code", "text"),
-        ("grid_code", "text"),
-        ("h3_r7", "int8"),
-        ("h3_r9", "int8"),
-        ("h3_r10", "int8"),
+        *ASSIGNED_COLUMNS,
     ),
 )
 

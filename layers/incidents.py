@@ -25,7 +25,7 @@ from gis.errors import RowIssue
 from layers._assign import h3_columns
 from layers._importer import ImportContext
 from layers._spec import Field, IssueCollector, LayerSpec
-from layers._store import bulk_load, copy_frame, ewkb
+from layers._store import NOTHING_WRITTEN, bulk_load, copy_frame, ewkb
 from layers.taxonomy import OTHER_CODE, Taxonomy
 
 GEOCODE_LEVELS = ("door", "group", "village", "township", "coordinate")
@@ -152,7 +152,7 @@ def store(
     """Write incidents: new ones by binary COPY, changed ones by one UPDATE, unchanged skipped."""
     n = len(clean)
     if n == 0:
-        return {"inserted": 0, "updated": 0, "unchanged": 0}
+        return dict(NOTHING_WRITTEN)
     keys = clean["source_id"].astype(str).to_numpy(dtype=object)
     existing = _existing_keys(conn, source, keys)
     position = pd.Series(np.arange(n), index=keys)

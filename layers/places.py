@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from layers._importer import ImportContext
-from layers._spec import Field, IssueCollector, LayerSpec
+from layers._spec import ASSIGNED_COLUMNS, Field, IssueCollector, LayerSpec
 
 PLACE_KINDS_FILE = Path(__file__).resolve().parents[1] / "data" / "place_kinds.csv"
 
@@ -63,11 +63,7 @@ SPEC = LayerSpec(
         ("name", "text"),
         ("kind", "text"),
         ("address", "text"),
-        ("village_code", "text"),
-        ("grid_code", "text"),
-        ("h3_r7", "int8"),
-        ("h3_r9", "int8"),
-        ("h3_r10", "int8"),
+        *ASSIGNED_COLUMNS,
     ),
 )
 

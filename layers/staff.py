@@ -17,7 +17,7 @@ from gis.errors import RowIssue
 from gis.queries import execute
 from layers._importer import ImportContext
 from layers._spec import Field, IssueCollector, LayerSpec
-from layers._store import copy_frame
+from layers._store import NOTHING_WRITTEN, copy_frame, upsert_counts
 
 ROLES = ("网格长", "专职网格员", "兼职网格员", "网格指导员", "社区民警")
 _ROLE_ALIASES = {
@@ -91,7 +91,7 @@ def store(
     """Upsert the people, then the assignments; counts are of assignments."""
     n = len(clean)
     if n == 0:
-        return {"inserted": 0, "updated": 0, "unchanged": 0}
+        return dict(NOTHING_WRITTEN)
     conn.execute(
         "CREATE TEMP TABLE stage_staff (grid_code text, name text, role text, phone text,"
         " badge text,"
@@ -109,9 +109,7 @@ def store(
     data = {name: clean[name].to_numpy(dtype=object) for name, _ in columns}
     copy_frame(conn, "stage_staff", columns, data, n)
     execute(conn, "upsert_staff_people")
-    flags = [
-        row[0]
-        for row in execute(conn, "upsert_staff_assignments", source=source, batch_id=batch_id)
-    ]
-    inserted = sum(1 for f in flags if f)
-    return {"inserted": inserted, "updated": len(flags) - inserted, "unchanged": n - len(flags)}
+    returned = execute(
+        conn, "upsert_staff_assignments", source=source, batch_id=batch_id
+    ).fetchall()
+    return upsert_counts(returned, n)
