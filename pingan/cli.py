@@ -118,7 +118,7 @@ def db_status(as_json: JsonOption = False) -> None:
         print_json(info)
         return
     rows = [
-        (t(f"cli.status.{k}") if f"cli.status.{k}" in _status_keys() else k, v)
+        (t(f"cli.status.{k}") if f"cli.status.{k}" in _status_keys() else k, _shown(v))
         for k, v in info.items()
         if k != "layers"
     ]
@@ -131,6 +131,13 @@ def db_status(as_json: JsonOption = False) -> None:
             ("cli.col.layer", "cli.col.rows"),
             [(t(f"layer.{k}"), v) for k, v in counts.items()],
         )
+
+
+def _shown(value: object) -> object:
+    """Yes/no in the user's language; everything else as it is."""
+    if isinstance(value, bool):
+        return t("cli.yes" if value else "cli.no")
+    return value
 
 
 def _status_keys() -> set[str]:

@@ -135,6 +135,17 @@ def demo_command(
         )
         for layer, info in report["layers"].items()
     ]
+    layers_info = report["layers"].values()
+    rows.append(
+        (
+            t("cli.col.total"),
+            sum(i["rows"] for i in layers_info),
+            sum(i["stored"] for i in layers_info),
+            sum(i["merged"] for i in layers_info),
+            sum(i["quarantined"] for i in layers_info),
+            report["seconds_total"],
+        )
+    )
     table(
         "cli.demo.title",
         (
