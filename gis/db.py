@@ -181,10 +181,3 @@ def get_database() -> Database:
         if _default is None:
             _default = open_database()
         return _default
-
-
-def set_database(database: Database | None) -> None:
-    """Replace the process-wide database (tests, and the CLI's ``--database`` handling)."""
-    global _default  # noqa: PLW0603
-    with _default_lock:
-        _default = database

@@ -8,7 +8,6 @@ analyst's GeoDataFrame into clean rows in the storage CRS plus rejects with reas
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +16,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
-from gis import crs as gcrs
 from gis.errors import RowIssue
 from gis.readers import RawTable, file_sha256, read_table
 from layers._geometry import prepare_geometry, resolve_declared_crs
@@ -299,13 +296,3 @@ def read_for_import(
         layer=layer_name,
     )
     return table, file_sha256(Path(path))
-
-
-def elapsed_since(start: float) -> float:
-    return round(time.perf_counter() - start, 3)
-
-
-def crs_label(declared: pyproj.CRS | gcrs.OffsetDatum | None) -> str | None:
-    if declared is None:
-        return None
-    return declared.value if isinstance(declared, gcrs.OffsetDatum) else declared.to_string()
