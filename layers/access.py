@@ -30,6 +30,7 @@ _QUERIES = {
     "grid_staff": "grid_staff_in_scope",
     "cameras": "read_cameras",
     "places": "read_places",
+    "addresses": "read_addresses",
     "incidents": "read_incidents",
     "roads": "read_roads",
     "patrol_teams": "read_patrol_teams",
@@ -59,8 +60,8 @@ def read(
     Parameters
     ----------
     layer
-        ``admin_units``, ``grids``, ``grid_staff``, ``cameras``, ``places``, ``incidents``,
-        ``roads`` or ``patrol_teams``.
+        ``admin_units``, ``grids``, ``grid_staff``, ``cameras``, ``places``, ``addresses``,
+        ``incidents``, ``roads`` or ``patrol_teams``.
     area
         Admin-code prefix (``"990101001"`` = one township); default everything.
     start, end

@@ -28,7 +28,17 @@ from gis.errors import ValidationError
 from gis.messages import t
 from gis.queries import execute, fetch_all, fetch_one
 from gis.readers import RawTable
-from layers import admin_units, cameras, grids, incidents, patrols, places, roads, staff
+from layers import (
+    addresses,
+    admin_units,
+    cameras,
+    grids,
+    incidents,
+    patrols,
+    places,
+    roads,
+    staff,
+)
 from layers._assign import AreaIndex, h3_columns
 from layers._importer import (
     ImportContext,
@@ -60,7 +70,10 @@ def _define(module: ModuleType) -> LayerDef:
 
 BASE_LAYERS: dict[str, LayerDef] = {
     d.spec.name: d
-    for d in map(_define, (admin_units, grids, staff, cameras, places, incidents, roads, patrols))
+    for d in map(
+        _define,
+        (admin_units, grids, staff, cameras, places, addresses, incidents, roads, patrols),
+    )
 }
 
 
@@ -263,9 +276,26 @@ def import_frame(
     *,
     source: str,
     db: Database | None = None,
+    crs: str | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import a frame that already has the canonical columns (and a CRS, if it has geometry)."""
+    """Import a frame that already has the canonical columns.
+
+    Parameters
+    ----------
+    frame
+        A GeoDataFrame (its CRS is used), or a DataFrame with ``lon``/``lat`` columns for a point
+        layer, or a DataFrame for a layer without geometry.
+    crs
+        The CRS of ``lon``/``lat`` (e.g. ``EPSG:4490``, ``gcj02``); default: taken as lon/lat.
+    """
     if not isinstance(frame, gpd.GeoDataFrame):
-        frame = gpd.GeoDataFrame(frame)
-    return import_table(layer, frame, source=source, db=db, progress=progress)
+        if {"lon", "lat"} <= set(frame.columns):
+            points = gpd.points_from_xy(
+                pd.to_numeric(frame["lon"], errors="coerce"),
+                pd.to_numeric(frame["lat"], errors="coerce"),
+            )
+            frame = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=points)
+        else:
+            frame = gpd.GeoDataFrame(frame)
+    return import_table(layer, frame, source=source, db=db, crs=crs, progress=progress)

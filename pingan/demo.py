@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,21 +17,10 @@ from gis.db import Database, get_database
 from gis.messages import both, t
 from gis.queries import execute, fetch_one
 from gis.settings import get_settings
-from layers import counts, import_frame
+from layers import counts
 from layers.demo import DEMO_SOURCE, build_demo_county
+from layers.demo.loading import DEMO_LAYERS, import_demo_county
 from pingan._console import console, print_json, progress_bar, table
-
-# Import order: what later layers are checked or assigned against comes first.
-DEMO_LAYERS = (
-    "admin_units",
-    "grids",
-    "grid_staff",
-    "cameras",
-    "places",
-    "roads",
-    "patrol_teams",
-    "incidents",
-)
 
 
 def _recorded(db: Database) -> dict[str, Any] | None:
@@ -76,9 +64,13 @@ def run_demo(
         ),
     )
     report["seconds_build"] = round(time.perf_counter() - started, 2)
-    for i, layer in enumerate(DEMO_LAYERS):
-        update(t(f"layer.{layer}"), 0.3 + 0.7 * i / len(DEMO_LAYERS))
-        summary = import_frame(layer, getattr(county, layer), source=DEMO_SOURCE, db=db)
+    summaries = import_demo_county(
+        county,
+        source=DEMO_SOURCE,
+        db=db,
+        on_layer=lambda layer, i: update(t(f"layer.{layer}"), 0.3 + 0.7 * i / len(DEMO_LAYERS)),
+    )
+    for layer, summary in summaries.items():
         report["layers"][layer] = {
             "rows": summary.rows,
             "stored": summary.inserted + summary.updated + summary.unchanged,
@@ -171,4 +163,4 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
 
 
-__all__ = ["DEMO_LAYERS", "Path", "register", "run_demo"]
+__all__ = ["register", "run_demo"]

@@ -10,9 +10,8 @@ import pytest
 from nbclient import NotebookClient
 
 from gis.db import Database
-from layers import import_frame
 from layers.demo import DEMO_SOURCE, build_demo_county
-from pingan.demo import DEMO_LAYERS
+from layers.demo.loading import import_demo_county
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 
@@ -20,8 +19,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 @pytest.fixture(scope="module")
 def demo_db(db: Database) -> Database:
     county = build_demo_county(small=True)
-    for layer in DEMO_LAYERS:
-        import_frame(layer, getattr(county, layer), source=DEMO_SOURCE, db=db)
+    import_demo_county(county, source=DEMO_SOURCE, db=db)
     return db
 
 

@@ -7,6 +7,8 @@ village, time and category are known, so every filter has an exact expected answ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -252,6 +254,7 @@ def test_counts(planted: Database) -> None:
         "grid_staff": 2,
         "cameras": 2,
         "places": 2,
+        "addresses": 0,
         "incidents": 6,
         "roads": 1,
         "patrol_teams": 1,
@@ -272,3 +275,23 @@ def test_unknown_layer_is_a_clear_error(planted: Database) -> None:
     with pytest.raises(ValidationError) as info:
         layers.read("hotspotz", db=planted)
     assert "hotspotz" in str(info.value) and "incidents" in str(info.value)
+
+
+def test_standard_addresses_import_and_read(make_database: Callable[..., Database]) -> None:
+    """The demo county's standard-address table lands in PostGIS with its levels and cells."""
+    from layers.demo import build_demo_county
+
+    db = make_database("addresses")
+    table = build_demo_county(small=True).addresses.rename(columns={"group": "group_name"})
+    options = {"source": "demo_addresses", "crs": "EPSG:4490", "db": db}
+    summary = layers.import_frame("addresses", table, **options)
+    assert summary.inserted == len(table) and summary.quarantined == 0
+    again = layers.import_frame("addresses", table, **options)
+    assert again.inserted == 0 and again.unchanged == len(table)
+    read = layers.read("addresses", db=db)
+    assert len(read) >= len(table)
+    mine = read[read["source"] == "demo_addresses"].set_index("address")
+    first = table.iloc[0]
+    assert mine.loc[first["address"], "level"] == first["level"]
+    assert mine.loc[first["address"]].geometry.x == pytest.approx(first["lon"], abs=1e-9)
+    assert (mine["h3_r10"] != 0).all()

@@ -58,6 +58,14 @@ SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c
    AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
  ORDER BY i.occurred_from, i.id;
 
+-- name: read_addresses
+-- Standard addresses inside an admin-code prefix.
+SELECT source, source_id, address, province, city, county, township, village, group_name, road, door,
+       level, village_code, grid_code, h3_r7, h3_r9, h3_r10, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
+  FROM standard_address
+ WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+ ORDER BY id;
+
 -- name: layer_counts
 -- Row counts of every base layer and the quarantine, inside an admin-code prefix.
 SELECT 'admin_units' AS layer, count(*) AS rows FROM admin_unit WHERE coalesce(code, '') LIKE %(scope)s || '%%'
@@ -65,6 +73,7 @@ UNION ALL SELECT 'grids', count(*) FROM grid WHERE code LIKE %(scope)s || '%%'
 UNION ALL SELECT 'grid_staff', count(*) FROM grid_assignment WHERE grid_code LIKE %(scope)s || '%%'
 UNION ALL SELECT 'cameras', count(*) FROM camera WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
 UNION ALL SELECT 'places', count(*) FROM place WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+UNION ALL SELECT 'addresses', count(*) FROM standard_address WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
 UNION ALL SELECT 'incidents', count(*) FROM incident WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
 UNION ALL SELECT 'roads', count(*) FROM road WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
 UNION ALL SELECT 'patrol_teams', count(*) FROM patrol_team WHERE coalesce(area_code, '') LIKE %(scope)s || '%%'
