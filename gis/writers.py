@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import shapely
 
 from gis.errors import InputFileError
@@ -51,7 +52,13 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = No
     if suffix not in SUFFIXES:
         raise InputFileError("io.unsupported_export", path=str(path), formats=", ".join(SUFFIXES))
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix in (".gpkg", ".geojson") and isinstance(frame, gpd.GeoDataFrame):
+    spatial = isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame.columns
+    if suffix == ".geojson" and not spatial:
+        raise InputFileError("io.export_needs_geometry", path=str(path))
+    if suffix == ".gpkg" and not spatial:
+        # A GeoPackage holds plain attribute tables too (grid staff, patrol teams).
+        pyogrio.write_dataframe(_tabular(frame), path, layer=layer or path.stem, driver="GPKG")
+    elif suffix in (".gpkg", ".geojson"):
         data = frame.copy()
         for column in data.columns:
             if isinstance(data[column].dtype, pd.DatetimeTZDtype):

@@ -19,10 +19,15 @@ from gis.queries import fetch_all
 
 
 def representative_points(geoms: np.ndarray) -> np.ndarray:
-    """Points stay as they are; polygons and lines are represented by a point on their surface."""
+    """Points stay as they are; a line is represented by its midpoint, a polygon by a point on
+    its surface."""
     geoms = np.asarray(geoms, dtype=object)
     probes = geoms.copy()
-    other = shapely.get_type_id(geoms) != 0
+    kinds = shapely.get_type_id(geoms)
+    lines = kinds == 1
+    if lines.any():
+        probes[lines] = shapely.line_interpolate_point(geoms[lines], 0.5, normalized=True)
+    other = (kinds != 0) & ~lines
     if other.any():
         probes[other] = shapely.point_on_surface(geoms[other])
     return probes

@@ -6,6 +6,7 @@ file-level warning, so the importer can quarantine with reasons and report the r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -153,8 +154,9 @@ def prepare_geometry(
     else:
         series = series.set_crs(target, allow_override=True)
 
+    lon, lat = _lonlat(np.asarray(series.array, dtype=object))
+    _check_range(lon, lat, issues)
     if kind in ("point", "point_or_polygon"):
-        lon, lat = _lonlat(np.asarray(series.array, dtype=object))
         findings = gcrs.detect_coordinate_problems(
             lon,
             lat,
@@ -171,6 +173,9 @@ def prepare_geometry(
                         lat=round(float(lat[r]), 6),
                     ),
                 )
+            elif finding.kind in _ROW_FINDINGS and len(finding.rows):
+                fresh = finding.rows[~issues.bad_mask(len(lon))[finding.rows]]
+                issues.add(fresh, _ROW_FINDINGS[finding.kind](lon, lat))
             elif finding.kind in ("gcj02_offset", "bd09_offset"):
                 warnings.append(finding.message)
 
@@ -197,6 +202,36 @@ def prepare_geometry(
         else (declared.to_string() if declared is not None else f"EPSG:{storage_srid} (assumed)")
     )
     return GeometryResult(geometry=series, source_crs=crs_text, warnings=warnings)
+
+
+def _swapped(lon: np.ndarray, lat: np.ndarray) -> Callable[[int], RowIssue]:
+    return lambda r: RowIssue("layers.swapped_axes", lon=float(lon[r]), lat=float(lat[r]))
+
+
+def _projected(lon: np.ndarray, lat: np.ndarray) -> Callable[[int], RowIssue]:
+    return lambda r: RowIssue("layers.projected_without_crs", x=float(lon[r]), y=float(lat[r]))
+
+
+# Row-level findings of gis.crs.detect_coordinate_problems that quarantine the row.
+_ROW_FINDINGS = {"swapped_axes": _swapped, "projected_without_crs": _projected}
+
+
+def _check_range(lon: np.ndarray, lat: np.ndarray, issues: IssueCollector) -> None:
+    """After conversion to the storage CRS every position must be a real lon/lat.
+
+    A file that declares its CRS can still hold rows with the axes swapped or with metres in
+    them; such rows come out beyond ±90° latitude or ±180° longitude, or not at all.
+    """
+    present = ~np.isnan(lon) | ~np.isnan(lat)
+    bad = present & ~(
+        np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    )
+    bad &= ~issues.bad_mask(len(lon))
+    if not bad.any():
+        return
+    swapped = bad & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
+    issues.add(np.flatnonzero(swapped), _swapped(lon, lat))
+    issues.add(np.flatnonzero(bad & ~swapped), _projected(lon, lat))
 
 
 def _undeclared_crs(

@@ -181,7 +181,9 @@ def upsert(
             sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in updatable
         ),
     )
-    return upsert_counts(conn.execute(statement).fetchall(), len(clean))
+    counts = upsert_counts(conn.execute(statement).fetchall(), len(clean))
+    conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
+    return counts
 
 
 NOTHING_WRITTEN = {"inserted": 0, "updated": 0, "unchanged": 0}

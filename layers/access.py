@@ -11,6 +11,7 @@ CRS, checked against the SRID the database reports for every row.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -35,6 +36,21 @@ _QUERIES = {
     "roads": "read_roads",
     "patrol_teams": "read_patrol_teams",
 }
+
+
+_TABLES = ("grid_staff", "patrol_teams")  # layers without geometry
+
+
+def area_scope(area: str | None) -> str:
+    """An admin-code prefix as the queries take it: digits only, ``""`` for everything.
+
+    Anything else is refused rather than passed on, so that a scope can never widen itself
+    (``%`` or ``_`` would be wildcards in ``LIKE``).
+    """
+    scope = (area or "").strip()
+    if not re.fullmatch(r"\d*", scope):
+        raise ValidationError("layers.bad_area", area=scope)
+    return scope
 
 
 def _timestamp(value: str | date | datetime | None, timezone: str) -> pd.Timestamp | None:
@@ -83,7 +99,7 @@ def read(
     if layer not in _QUERIES:
         raise ValidationError("layers.unknown_layer", layer=layer, layers=", ".join(_QUERIES))
     db = db or get_database()
-    params: dict[str, Any] = {"scope": area or ""}
+    params: dict[str, Any] = {"scope": area_scope(area)}
     if layer == "incidents":
         params["start"] = _timestamp(start, db.timezone)
         params["end"] = _timestamp(end, db.timezone)
@@ -92,16 +108,20 @@ def read(
         params["kinds"] = kinds
     with db.connection() as conn:
         rows = fetch_all(conn, _QUERIES[layer], **params)
-    frame = _to_frame(rows, srid=db.storage_srid)
+    frame = _to_frame(rows, srid=db.storage_srid, spatial=layer not in _TABLES)
     if layer == "grid_staff" and mask_phones and len(frame):
         frame = staff.mask_phones(frame)
     return frame
 
 
-def _to_frame(rows: list[dict[str, Any]], *, srid: int) -> gpd.GeoDataFrame | pd.DataFrame:
+def _to_frame(
+    rows: list[dict[str, Any]], *, srid: int, spatial: bool
+) -> gpd.GeoDataFrame | pd.DataFrame:
     frame = pd.DataFrame(rows)
-    if "wkb" not in frame.columns:
+    if not spatial:
         return frame
+    if frame.empty:
+        return gpd.GeoDataFrame(geometry=[], crs=f"EPSG:{srid}")
     if len(frame) and (frame["srid"] != srid).any():
         found = int(frame.loc[frame["srid"] != srid, "srid"].iloc[0])
         raise CRSError("db.srid_mismatch", what="database rows", found=found, expected=srid)
@@ -114,6 +134,5 @@ def counts(*, area: str | None = None, db: Database | None = None) -> dict[str, 
     """Row count of every base layer (and the quarantine) inside ``area``."""
     db = db or get_database()
     with db.connection() as conn:
-        return {
-            r["layer"]: int(r["rows"]) for r in fetch_all(conn, "layer_counts", scope=area or "")
-        }
+        rows = fetch_all(conn, "layer_counts", scope=area_scope(area))
+    return {r["layer"]: int(r["rows"]) for r in rows}

@@ -7,12 +7,17 @@ or none; such rows keep a null code, and their ``source_id`` identifies them.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import psycopg
 
 from gis.errors import RowIssue
 from layers._importer import ImportContext
 from layers._spec import Field, IssueCollector, LayerSpec
+from layers._store import upsert
 
 LEVELS = ("province", "city", "county", "township", "village")
 _LEVEL_ALIASES = {
@@ -54,6 +59,20 @@ SPEC = LayerSpec(
     key="source_id",
     stored=(("code", "text"), ("name", "text"), ("level", "text"), ("parent_code", "text")),
 )
+
+
+CODED = dataclasses.replace(SPEC, conflict=("code",))
+
+
+def store(
+    conn: psycopg.Connection[Any], clean: pd.DataFrame, *, source: str, batch_id: int, srid: int
+) -> dict[str, int]:
+    """Units with a division code are matched on the code, whichever source brings them; units
+    without one (from outside China) on their source and id."""
+    coded = clean["code"].notna().to_numpy()
+    with_code = upsert(conn, CODED, clean[coded], source=source, batch_id=batch_id, srid=srid)
+    without = upsert(conn, SPEC, clean[~coded], source=source, batch_id=batch_id, srid=srid)
+    return {key: with_code[key] + without[key] for key in with_code}
 
 
 def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) -> pd.DataFrame:

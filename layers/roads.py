@@ -1,6 +1,7 @@
 """Roads (道路): the routable network, one LineString per edge.
 
-``kind`` is the OSM ``highway`` class; ``length_m`` is computed on the spheroid at import.
+``kind`` is the OSM ``highway`` class; ``length_m`` is computed on the spheroid at import, and
+``village_code`` is the village holding the road's midpoint, so that roads are read by area.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ SPEC = LayerSpec(
     table="road",
     fields=(Field("source_id"), Field("name"), Field("kind"), Field("oneway", "bool")),
     geometry="line",
-    stored=(("name", "text"), ("kind", "text"), ("oneway", "bool"), ("length_m", "float8")),
+    assign_areas=True,
+    stored=(
+        ("name", "text"),
+        ("kind", "text"),
+        ("oneway", "bool"),
+        ("length_m", "float8"),
+        ("village_code", "text"),
+    ),
 )
 
 

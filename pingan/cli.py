@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from gis.cluster import LocalCluster
-from gis.db import open_database, prepare_database
+from gis.db import open_database
 from gis.errors import PinganError, SettingsError
 from gis.messages import LANGUAGES, both, set_language, t
 from gis.settings import get_settings
@@ -64,8 +64,10 @@ def db_init() -> None:
     if settings.uses_managed_cluster:
         created = _cluster().init()
         console.print(t("cli.db.initialised" if created else "cli.db.already_initialised"))
-    prepare_database(settings)
-    console.print(t("cli.db.ready", srid=settings.storage_srid, timezone=settings.timezone))
+    database = open_database(settings)
+    # What the database was created with, which a later PINGAN_* setting does not change.
+    console.print(t("cli.db.ready", srid=database.storage_srid, timezone=database.timezone))
+    database.close()
 
 
 @db_app.command("start")

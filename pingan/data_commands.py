@@ -64,12 +64,10 @@ def import_command(
             callback=_base_layer, help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS))
         ),
     ],
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=both("cli.arg.path"))],
+    path: Annotated[Path, typer.Argument(help=both("cli.arg.path"))],
     source: Annotated[str | None, typer.Option("--source", help=both("cli.opt.source"))] = None,
     crs: Annotated[str | None, typer.Option("--crs", help=both("cli.opt.crs"))] = None,
-    mapping: Annotated[
-        Path | None, typer.Option("--mapping", exists=True, help=both("cli.opt.mapping"))
-    ] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help=both("cli.opt.mapping"))] = None,
     swap_axes: Annotated[bool, typer.Option("--swap-axes", help=both("cli.opt.swap_axes"))] = False,
     gpkg_layer: Annotated[
         str | None, typer.Option("--layer-name", help=both("cli.opt.layer_name"))

@@ -51,9 +51,10 @@ def run_demo(
         return report
     update = progress or (lambda _stage, _fraction: None)
     started = time.perf_counter()
-    if recorded:
-        with db.connection() as conn:
-            execute(conn, "purge_source", source=DEMO_SOURCE)
+    # Whatever an earlier run left (also one that was killed half way and recorded nothing)
+    # goes first, so that two counties never mix.
+    with db.connection() as conn:
+        execute(conn, "purge_source", source=DEMO_SOURCE)
     county = build_demo_county(
         seed=seed,
         end=end,

@@ -14,14 +14,23 @@ fi
 missing=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
-pg_major() { ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1; }
+# The newest PostgreSQL whose server programs are installed (a client-only directory does not count).
+pg_major() {
+  for dir in $(ls -d /usr/lib/postgresql/*/ 2>/dev/null | sort -t/ -k5 -n -r); do
+    if [ -x "${dir}bin/initdb" ]; then basename "$dir"; return; fi
+  done
+}
 
 # PostgreSQL server and PostGIS, from the distribution.
-if [ -z "$(pg_major)" ] || [ ! -x "/usr/lib/postgresql/$(pg_major)/bin/initdb" ]; then
+if [ -z "$(pg_major)" ]; then
   missing+=(postgresql)
 fi
 # CJK fonts for maps and PDFs (the simplified-Chinese face "Noto Sans CJK SC").
 have fonts-noto-cjk || missing+=(fonts-noto-cjk)
+# Python 3.11+ with pip (to install uv) and CA certificates for the package registries.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+have ca-certificates || missing+=(ca-certificates)
 
 apt_updated=0
 apt_install() {
@@ -48,5 +57,7 @@ if ! command -v uv >/dev/null 2>&1; then
   echo "setup: installing uv"
   python3 -m pip install --quiet uv || python3 -m pip install --quiet --break-system-packages uv
 fi
+# uv must use a Python from the machine: downloading one would need more than the registries.
+export UV_PYTHON_DOWNLOADS=never
 uv sync --frozen --quiet
 echo "setup: ready (PostgreSQL ${major}, $(uv run python --version))"

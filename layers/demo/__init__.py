@@ -151,7 +151,10 @@ def build_demo_county(
     """
     sizes = SMALL if small else FULL
     report = progress or (lambda _msg, _frac: None)
-    end_ts = pd.Timestamp(end).normalize()
+    try:
+        end_ts = pd.Timestamp(end).normalize()
+    except ValueError:
+        raise ValidationError("demo.bad_end", end=str(end)) from None
     start_ts = (end_ts - pd.DateOffset(years=2) + pd.Timedelta(days=1)).tz_localize(TIMEZONE)
     end_local = end_ts.tz_localize(TIMEZONE)
     days = (end_ts - start_ts.tz_localize(None)).days + 1

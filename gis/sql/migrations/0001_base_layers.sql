@@ -77,9 +77,9 @@ CREATE TABLE admin_unit (
     batch_id     bigint REFERENCES import_batch (id),
     updated_at   timestamptz NOT NULL DEFAULT now(),
     geom         geometry(MultiPolygon, %(storage_srid)s) NOT NULL,
-    CONSTRAINT admin_unit_source_key UNIQUE (source, source_id)
+    CONSTRAINT admin_unit_source_key UNIQUE (source, source_id),
+    CONSTRAINT admin_unit_code_key UNIQUE (code)  -- NULL codes (units from outside China) may repeat
 );
-CREATE UNIQUE INDEX admin_unit_code_key ON admin_unit (code) WHERE code IS NOT NULL;
 CREATE INDEX admin_unit_code_prefix_idx ON admin_unit (code text_pattern_ops);
 CREATE INDEX admin_unit_geom_idx ON admin_unit USING gist (geom);
 
@@ -124,7 +124,7 @@ CREATE TABLE grid_assignment (
     row_hash    bytea NOT NULL,
     batch_id    bigint REFERENCES import_batch (id),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT grid_assignment_source_key UNIQUE (source, source_id),
+    -- The natural key: whoever imports it, a person holds a role in a grid once.
     CONSTRAINT grid_assignment_role_key UNIQUE (grid_code, person_id, role)
 );
 

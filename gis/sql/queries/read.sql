@@ -2,14 +2,14 @@
 -- Admin units inside an admin-code prefix ('' = all, including units without a code).
 SELECT code, name, level, parent_code, source, source_id, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
   FROM admin_unit
- WHERE coalesce(code, '') LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR code LIKE %(scope)s || '%%')
  ORDER BY code NULLS LAST, source_id;
 
 -- name: read_grids
--- Grids inside an admin-code prefix, with their staff counts.
-SELECT code, name, kind, village_code, households, population, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
+-- Grids inside an admin-code prefix.
+SELECT code, name, kind, village_code, households, population, source, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
   FROM grid
- WHERE code LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR code LIKE %(scope)s || '%%')
  ORDER BY code;
 
 -- name: read_cameras
@@ -17,7 +17,7 @@ SELECT code, name, kind, village_code, households, population, ST_AsBinary(geom)
 SELECT source, source_id, camera_code, name, kind, status, installed_on, heading_deg, fov_deg, range_m,
        height_m, village_code, grid_code, h3_r7, h3_r9, h3_r10, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
   FROM camera
- WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
  ORDER BY id;
 
 -- name: read_places
@@ -25,7 +25,7 @@ SELECT source, source_id, camera_code, name, kind, status, installed_on, heading
 SELECT source, source_id, name, kind, address, village_code, grid_code, h3_r7, h3_r9, h3_r10,
        ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
   FROM place
- WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
    AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
  ORDER BY id;
 
@@ -33,14 +33,14 @@ SELECT source, source_id, name, kind, address, village_code, grid_code, h3_r7, h
 -- Roads inside an admin-code prefix.
 SELECT source, source_id, name, kind, oneway, length_m, village_code, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
   FROM road
- WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
  ORDER BY id;
 
 -- name: read_patrol_teams
 -- Patrol teams inside an admin-code prefix.
 SELECT source, source_id, name, unit, leader, phone, members, area_code
   FROM patrol_team
- WHERE coalesce(area_code, '') LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR area_code LIKE %(scope)s || '%%')
  ORDER BY id;
 
 -- name: read_incidents
@@ -52,7 +52,7 @@ SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c
        ST_AsBinary(i.geom) AS wkb, ST_SRID(i.geom) AS srid
   FROM incident i
   LEFT JOIN incident_category c ON c.code = i.category_code
- WHERE coalesce(i.village_code, '') LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR i.village_code LIKE %(scope)s || '%%')
    AND (%(start)s::timestamptz IS NULL OR i.occurred_from >= %(start)s::timestamptz)
    AND (%(end)s::timestamptz IS NULL OR i.occurred_from < %(end)s::timestamptz)
    AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
@@ -63,18 +63,18 @@ SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c
 SELECT source, source_id, address, province, city, county, township, village, group_name, road, door,
        level, village_code, grid_code, h3_r7, h3_r9, h3_r10, ST_AsBinary(geom) AS wkb, ST_SRID(geom) AS srid
   FROM standard_address
- WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
+ WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
  ORDER BY id;
 
 -- name: layer_counts
 -- Row counts of every base layer and the quarantine, inside an admin-code prefix.
-SELECT 'admin_units' AS layer, count(*) AS rows FROM admin_unit WHERE coalesce(code, '') LIKE %(scope)s || '%%'
-UNION ALL SELECT 'grids', count(*) FROM grid WHERE code LIKE %(scope)s || '%%'
-UNION ALL SELECT 'grid_staff', count(*) FROM grid_assignment WHERE grid_code LIKE %(scope)s || '%%'
-UNION ALL SELECT 'cameras', count(*) FROM camera WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
-UNION ALL SELECT 'places', count(*) FROM place WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
-UNION ALL SELECT 'addresses', count(*) FROM standard_address WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
-UNION ALL SELECT 'incidents', count(*) FROM incident WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
-UNION ALL SELECT 'roads', count(*) FROM road WHERE coalesce(village_code, '') LIKE %(scope)s || '%%'
-UNION ALL SELECT 'patrol_teams', count(*) FROM patrol_team WHERE coalesce(area_code, '') LIKE %(scope)s || '%%'
+SELECT 'admin_units' AS layer, count(*) AS rows FROM admin_unit WHERE (%(scope)s = '' OR code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'grids', count(*) FROM grid WHERE (%(scope)s = '' OR code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'grid_staff', count(*) FROM grid_assignment WHERE (%(scope)s = '' OR grid_code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'cameras', count(*) FROM camera WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'places', count(*) FROM place WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'addresses', count(*) FROM standard_address WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'incidents', count(*) FROM incident WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'roads', count(*) FROM road WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
+UNION ALL SELECT 'patrol_teams', count(*) FROM patrol_team WHERE (%(scope)s = '' OR area_code LIKE %(scope)s || '%%')
 UNION ALL SELECT 'quarantine', count(*) FROM quarantine;
