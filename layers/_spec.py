@@ -34,6 +34,8 @@ TEXT = "string[pyarrow]"
 
 # Dates before this are typing errors, not history: no incident ledger goes back further.
 EARLIEST_DATE = pd.Timestamp("1950-01-01")
+# Dates more than a year ahead are typing errors too (2062 for 2026); plans may look ahead a year.
+LATEST_AHEAD = pd.Timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,17 @@ def _parse_numbers(values: pd.Series, *, integer: bool) -> tuple[pd.Series, np.n
     return numbers.astype("Float64"), bad
 
 
+def _localize(stamps: pd.Series, timezone: str) -> pd.Series:
+    """Local wall-clock times to instants in ``timezone``.
+
+    In the hour that repeats when daylight saving time ends, the first (summer-time) instance is
+    taken; a time in the hour that is skipped when it begins is moved forward by that hour.
+    Neither is an impossible date.
+    """
+    first = np.ones(len(stamps), dtype=bool)
+    return stamps.dt.tz_localize(timezone, ambiguous=first, nonexistent=pd.Timedelta(hours=1))
+
+
 def parse_timestamps(
     values: pd.Series, *, timezone: str
 ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -206,7 +219,7 @@ def parse_timestamps(
             stamps[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
             stamps = pd.to_datetime(stamps, errors="coerce")
         if aware.any():
-            stamps = stamps.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+            stamps = _localize(stamps, timezone)
             with_offset = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True)
             stamps[aware] = with_offset.dt.tz_convert(timezone)
         short = np.asarray((text.str.len() <= 10).fillna(False), dtype=bool)
@@ -215,12 +228,16 @@ def parse_timestamps(
             pattern = r"\d{4}-\d{1,2}-\d{1,2}"
             date_only[short] = regex_mask(text[short], f"^{pattern}$")
     if getattr(stamps.dt, "tz", None) is None:
-        stamps = stamps.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+        stamps = _localize(stamps, timezone)
     else:
         stamps = stamps.dt.tz_convert(timezone)
-    too_early = (stamps < EARLIEST_DATE.tz_localize(timezone)).fillna(False).to_numpy()
-    bad = (stamps.isna().to_numpy() & ~blank) | too_early
-    stamps = stamps.where(~too_early)
+    latest = pd.Timestamp.now(tz=timezone) + LATEST_AHEAD
+    implausible = np.asarray(
+        ((stamps < EARLIEST_DATE.tz_localize(timezone)) | (stamps > latest)).fillna(False),
+        dtype=bool,
+    )
+    bad = (stamps.isna().to_numpy() & ~blank) | implausible
+    stamps = stamps.where(~implausible)
     return stamps, bad, date_only & ~blank
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 import psycopg
 
 from gis.errors import RowIssue
+from gis.queries import execute, fetch_all, fetch_one
 from layers._assign import h3_columns
 from layers._importer import ImportContext
 from layers._spec import Field, IssueCollector, LayerSpec
@@ -131,18 +132,12 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
 
 def _existing_keys(conn: psycopg.Connection[Any], source: str, keys: np.ndarray) -> pd.DataFrame:
     """Look up which of ``keys`` the source already has: incident id and stored row hash."""
-    has_any = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM incident_key WHERE source = %s)", (source,)
-    ).fetchone()
-    if not has_any or not has_any[0]:
+    has_keys = fetch_one(conn, "incident_source_has_keys", source=source)
+    if not has_keys or not has_keys["has_keys"]:
         return pd.DataFrame({"source_id": [], "incident_id": [], "row_hash": []})
-    conn.execute("CREATE TEMP TABLE batch_key (source_id text) ON COMMIT DROP")
+    execute(conn, "create_batch_keys")
     copy_frame(conn, "batch_key", (("source_id", "text"),), {"source_id": keys}, len(keys))
-    rows = conn.execute(
-        "SELECT k.source_id, k.incident_id, k.row_hash FROM incident_key k "
-        "JOIN batch_key b ON b.source_id = k.source_id WHERE k.source = %s",
-        (source,),
-    ).fetchall()
+    rows = fetch_all(conn, "existing_batch_keys", source=source)
     return pd.DataFrame(rows, columns=["source_id", "incident_id", "row_hash"])
 
 
@@ -153,6 +148,9 @@ def store(
     n = len(clean)
     if n == 0:
         return dict(NOTHING_WRITTEN)
+    # Locked before the keys are looked up, so that two imports of one source cannot both take
+    # the same new key for theirs.
+    execute(conn, "lock_incident_tables")
     keys = clean["source_id"].astype(str).to_numpy(dtype=object)
     existing = _existing_keys(conn, source, keys)
     position = pd.Series(np.arange(n), index=keys)
@@ -170,10 +168,8 @@ def store(
 
     new_count = int(is_new.sum())
     if new_count:
-        # One lock per batch makes the id block ours alone and keeps other importers out.
-        conn.execute("LOCK TABLE incident, incident_key IN SHARE ROW EXCLUSIVE MODE")
-        first = conn.execute("SELECT nextval('incident_id_seq')").fetchone()[0]  # type: ignore[index]
-        conn.execute("SELECT setval('incident_id_seq', %s)", (first + new_count - 1,))
+        reserved = fetch_one(conn, "reserve_incident_ids", count=new_count)
+        first = int(reserved["first"])  # type: ignore[index]
         ids[is_new] = np.arange(first, first + new_count, dtype=np.int64)
 
     data = _column_values(clean, ids=ids, source=source, batch_id=batch_id, srid=srid)
@@ -185,22 +181,11 @@ def store(
             _copy_subset(conn, "incident", data, is_new, freeze=bulk)
             _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS, freeze=bulk)
     if changed.any():
-        conn.execute(
-            "CREATE TEMP TABLE stage_incident ON COMMIT DROP AS SELECT * FROM incident WITH NO DATA"
-        )
+        execute(conn, "create_changed_incident_stage")
+        execute(conn, "create_changed_key_stage")
         _copy_subset(conn, "stage_incident", data, changed)
-        sets = ", ".join(
-            f"{c} = s.{c}" for c, _ in _STORED if c not in ("id", "source", "source_id")
-        )
-        conn.execute(f"UPDATE incident i SET {sets} FROM stage_incident s WHERE i.id = s.id")
-        conn.execute(
-            "CREATE TEMP TABLE stage_key ON COMMIT DROP AS SELECT * FROM incident_key WITH NO DATA"
-        )
         _copy_subset(conn, "stage_key", key_data, changed, columns=_KEY_COLUMNS)
-        conn.execute(
-            "UPDATE incident_key k SET row_hash = s.row_hash, occurred_from = s.occurred_from "
-            "FROM stage_key s WHERE k.source = s.source AND k.source_id = s.source_id"
-        )
+        execute(conn, "update_changed_incidents")
     return {
         "inserted": new_count,
         "updated": int(changed.sum()),

@@ -119,3 +119,33 @@ def test_demo_replaces_whatever_an_earlier_run_left(
     assert set(grids["code"]) == set(expected.grids["code"])
     assert pd.Series(grids["source"]).eq(DEMO_SOURCE).all()
     assert Path(report["truth"]).parent.parent == tmp_path
+
+
+def test_a_changed_incident_is_updated_in_place(county_db: Database) -> None:
+    """A re-import with one changed row updates it (same id) and leaves the other unchanged."""
+    frame = gpd.GeoDataFrame(
+        {
+            "source_id": ["A1", "A2"],
+            "category": ["盗窃", "抢夺"],
+            "occurred_from": ["2026-10-01 08:00", "2026-10-02 09:00"],
+            "address": ["甲", "乙"],
+        },
+        geometry=list(layers.read("grids", db=county_db).geometry.iloc[:2].representative_point()),
+        crs="EPSG:4490",
+    )
+    layers.import_frame("incidents", frame, source="ledger", db=county_db)
+    before = (
+        layers.read("incidents", db=county_db).query("source == 'ledger'").set_index("source_id")
+    )
+    frame.loc[1, "address"] = "乙 (更正)"
+    frame.loc[1, "category"] = "抢劫"
+    again = layers.import_frame("incidents", frame, source="ledger", db=county_db)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 1, 1)
+    after = (
+        layers.read("incidents", db=county_db).query("source == 'ledger'").set_index("source_id")
+    )
+    assert after.loc["A2", "id"] == before.loc["A2", "id"]
+    assert after.loc["A2", "address"] == "乙 (更正)" and after.loc["A2", "category_code"] == "0101"
+    assert after.loc["A1", "address"] == "甲"
+    third = layers.import_frame("incidents", frame, source="ledger", db=county_db)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 0, 2)
