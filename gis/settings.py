@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gis.crs import STORAGE_SRIDS
 from gis.errors import SettingsError
-
-STORAGE_SRIDS = (4490, 4326)
 
 
 def _default_home() -> Path:

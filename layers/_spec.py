@@ -23,14 +23,18 @@ from gis.errors import RowIssue
 FieldKind = Literal["text", "int", "float", "bool", "date", "timestamp"]
 GeometryKind = Literal["point", "polygon", "line", "point_or_polygon"]
 
-_TRUE = {"1", "true", "t", "yes", "y", "是", "真", "对", "单向", "oneway"}
-_FALSE = {"0", "false", "f", "no", "n", "否", "假", "双向", ""}
+# Yes/no as ledgers write them (lower-cased); "单向"/"双向" are a road's one-way flag.
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "是", "真", "对", "单向", "oneway"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "假", "双向", ""})
 
 # A UTC offset or "Z" after the time of day at the end of a date-time text.
 _UTC_OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 # Text columns are Arrow-backed: strip, match and replace then run in C++ over the whole column.
 TEXT = "string[pyarrow]"
+
+# A phone number as written in ledgers: digits with +, - or spaces.
+PHONE_PATTERN = r"[0-9+\-\s]{5,20}"
 
 # Dates before this are typing errors, not history: no incident ledger goes back further.
 EARLIEST_DATE = pd.Timestamp("1950-01-01")
@@ -304,8 +308,8 @@ def validate_columns(
                 out[f"{f.name}__date_only"] = date_only
         elif f.kind == "bool":
             text = raw.astype(TEXT).str.strip().str.lower()
-            truthy = text.isin(_TRUE).to_numpy()
-            falsy = text.isin(_FALSE).to_numpy() | blank
+            truthy = text.isin(TRUE_WORDS).to_numpy()
+            falsy = text.isin(FALSE_WORDS).to_numpy() | blank
             issues.add(
                 np.flatnonzero(~truthy & ~falsy),
                 lambda r, f=f, raw=raw: RowIssue(

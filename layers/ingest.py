@@ -44,6 +44,7 @@ from layers._importer import (
     ImportContext,
     ImportSummary,
     Prepared,
+    Progress,
     default_source,
     prepare,
     read_for_import,
@@ -51,7 +52,6 @@ from layers._importer import (
 from layers._spec import LayerSpec
 from layers._store import begin_batch, finish_batch, upsert, write_quarantine
 
-Progress = Callable[[str, float], None]
 Store = Callable[..., dict[str, int]]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from layers._importer import ImportContext
-from layers._spec import Field, IssueCollector, LayerSpec
+from layers._spec import PHONE_PATTERN, Field, IssueCollector, LayerSpec
 
 SPEC = LayerSpec(
     name="patrol_teams",
@@ -15,7 +15,7 @@ SPEC = LayerSpec(
         Field("name", required=True),
         Field("unit"),
         Field("leader"),
-        Field("phone", pattern=r"[0-9+\-\s]{5,20}"),
+        Field("phone", pattern=PHONE_PATTERN),
         Field("members", "int", minimum=1),
         Field("area_code"),
     ),

@@ -16,7 +16,7 @@ import psycopg
 from gis.errors import RowIssue
 from gis.queries import execute
 from layers._importer import ImportContext
-from layers._spec import Field, IssueCollector, LayerSpec
+from layers._spec import PHONE_PATTERN, Field, IssueCollector, LayerSpec
 from layers._store import NOTHING_WRITTEN, copy_frame, upsert_counts
 
 ROLES = ("网格长", "专职网格员", "兼职网格员", "网格指导员", "社区民警")
@@ -59,7 +59,7 @@ SPEC = LayerSpec(
         Field("grid_code", required=True, pattern=r"\d{15}"),
         Field("name", required=True),
         Field("role", required=True, choices=ROLES, aliases=_ROLE_ALIASES),
-        Field("phone", pattern=r"[0-9+\-\s]{5,20}"),
+        Field("phone", pattern=PHONE_PATTERN),
         Field("badge"),
     ),
     geometry=None,

@@ -43,6 +43,7 @@ import pandas as pd
 
 from gis.errors import InputFileError, ValidationError
 from gis.messages import Language, current_language
+from layers._spec import FALSE_WORDS, TRUE_WORDS
 
 __all__ = [
     "DATA_DIR",
@@ -73,8 +74,6 @@ GROUP_ALIASES: frozenset[str] = frozenset(
 
 _CATEGORY_COLUMNS = ("code", "parent_code", "level", "name_zh", "name_en", GROUP_FLAG, "kind")
 _MAPPING_COLUMNS = ("source_name", "category_code", "note")
-_TRUE = frozenset({"true", "1", "yes", "y", "t", "是"})
-_FALSE = frozenset({"false", "0", "no", "n", "f", "否", ""})
 _SPACES = re.compile(r"\s+")
 _CODE = re.compile(r"^\d{2}(\d{2}){0,2}$")
 
@@ -105,9 +104,9 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def _parse_flag(value: str, *, path: Path, row: int) -> bool:
     key = value.casefold()
-    if key in _TRUE:
+    if key in TRUE_WORDS:
         return True
-    if key in _FALSE:
+    if key in FALSE_WORDS:
         return False
     raise ValidationError(
         "taxonomy.bad_flag", path=str(path), row=row, column=GROUP_FLAG, value=value

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gis.messages import t
+from gis.messages import both, t
+
+# The --json option every reporting command takes.
+JsonOption = Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))]
 
 console = Console()
 err_console = Console(stderr=True)

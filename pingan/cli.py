@@ -18,7 +18,7 @@ from gis.errors import PinganError, SettingsError
 from gis.messages import LANGUAGES, both, set_language, t
 from gis.settings import get_settings
 from pingan import data_commands, demo
-from pingan._console import console, err_console, print_json, table
+from pingan._console import JsonOption, console, err_console, print_json, table
 
 app = typer.Typer(
     name="pingan",
@@ -31,8 +31,6 @@ db_app = typer.Typer(help=both("cli.db.help"), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 data_commands.register(app)
 demo.register(app)
-
-JsonOption = Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))]
 
 
 @app.callback()

@@ -15,9 +15,8 @@ from gis.writers import write_table
 from layers import BASE_LAYERS, import_file, read
 from layers._importer import ImportSummary
 from layers.ingest import layer_def
-from pingan._console import console, print_json, progress_bar, table
+from pingan._console import JsonOption, console, print_json, progress_bar, table
 
-JsonOption = Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))]
 AreaOption = Annotated[str | None, typer.Option("--area", help=both("cli.opt.area"))]
 
 export_app = typer.Typer(help=both("cli.export.help"), no_args_is_help=True)

@@ -89,7 +89,7 @@ def make_database(pg_cluster: LocalCluster, template_db: str) -> Iterator[MakeDa
 
     ``make_database(hint, timezone=None)`` returns an open :class:`gis.db.Database`. With a
     ``timezone``, the clone's deployment time zone (``pingan_meta``) is changed before it is
-    opened, as ``pingan db init --timezone`` would have set it.
+    opened, as a deployment initialised with that PINGAN_TIMEZONE would have it.
     """
     made: list[tuple[str, Database]] = []
 

@@ -109,3 +109,16 @@ def test_phone_masking() -> None:
     assert mask_phone("0571-8888") == "057**8888"
     assert mask_phone("110") == "***"
     assert mask_phone(None) is None
+
+
+def test_every_gis_module_is_classified_for_analysis() -> None:
+    """analysis may import only gis's pure helpers; every other gis module must be forbidden."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    contract = next(c for c in contracts if c.get("source_modules") == ["analysis"])
+    pure = {"gis.crs", "gis._china_outline", "gis.h3cells", "gis.errors", "gis.messages"}
+    modules = {f"gis.{p.stem}" for p in (ROOT / "gis").glob("*.py") if p.stem != "__init__"}
+    unclassified = modules - pure - set(contract["forbidden_modules"])
+    assert unclassified == set(), f"classify {sorted(unclassified)} for the analysis contract"
