@@ -238,8 +238,10 @@ def read_xlsx(path: Path, *, sheet: str | int | None, allowed: Collection[str] |
         raise InputFileError("io.unreadable_file", path=str(path), detail=str(exc)) from exc
     try:
         names = book.sheetnames
+        others: list[str] = []
         if sheet is None:
             ws = book.worksheets[0]
+            others = names[1:]
         elif isinstance(sheet, int) and 0 <= sheet < len(names):
             ws = book.worksheets[sheet]
         elif isinstance(sheet, str) and sheet in names:
@@ -267,6 +269,10 @@ def read_xlsx(path: Path, *, sheet: str | int | None, allowed: Collection[str] |
     while width and not header[width - 1] and not any(v[width - 1] for _, v in rows[pick:]):
         width -= 1
     names, warnings = unique_headers(header[:width])
+    if others:
+        warnings.append(
+            both("io.several_sheets", path=str(path), sheet=title, others=", ".join(others))
+        )
     if header_row > 1:
         warnings.append(
             both("io.header_row_skipped", header_row=header_row, skipped=header_row - 1)

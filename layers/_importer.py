@@ -288,11 +288,16 @@ def read_for_import(
     canonical: list[str],
     layer_name: str | None = None,
 ) -> tuple[RawTable, str]:
-    """Read a file for import and return it with its SHA-256."""
+    """Read a file for import and return it with its SHA-256.
+
+    ``layer_name`` names the layer of a GeoPackage or KML, or the sheet of a workbook.
+    """
+    workbook = Path(path).suffix.lower() == ".xlsx"
     table = read_table(
         Path(path),
         mapping=Path(mapping) if mapping else None,
         canonical=canonical,
-        layer=layer_name,
+        layer=None if workbook else layer_name,
+        sheet=layer_name if workbook else None,
     )
     return table, file_sha256(Path(path))

@@ -149,3 +149,27 @@ def test_a_changed_incident_is_updated_in_place(county_db: Database) -> None:
     assert after.loc["A1", "address"] == "甲"
     third = layers.import_frame("incidents", frame, source="ledger", db=county_db)
     assert (third.inserted, third.updated, third.unchanged) == (0, 0, 2)
+
+
+def test_workbook_sheets_are_chosen_by_name_and_never_dropped_silently(
+    county_db: Database, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    point = layers.read("grids", db=county_db).geometry.iloc[0].representative_point()
+    book = openpyxl.Workbook()
+    for title, rows in (("十月", 1), ("十一月", 2)):
+        sheet = book.active if title == "十月" else book.create_sheet(title)
+        sheet.title = title
+        sheet.append(["编号", "类别", "发案时间", "经度", "纬度"])
+        for i in range(rows):
+            sheet.append([f"{title}{i}", "盗窃", f"2026-10-0{i + 1} 08:00", point.x, point.y])
+    path = tmp_path / "台账.xlsx"
+    book.save(path)
+    first = layers.import_file("incidents", path, source="workbook", db=county_db)
+    assert first.inserted == 1
+    assert any("十一月" in w and "--layer-name" in w for w in first.warnings)
+    second = layers.import_file(
+        "incidents", path, source="workbook", sheet_layer="十一月", db=county_db
+    )
+    assert second.inserted == 2 and not second.warnings[1:]
