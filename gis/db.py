@@ -140,15 +140,10 @@ def _read_meta(conninfo: str) -> dict[str, str]:
         return dict(conn.execute("SELECT key, value FROM pingan_meta").fetchall())
 
 
-def open_database(settings: Settings | None = None, *, prepare: bool = True) -> Database:
+def open_database(settings: Settings | None = None) -> Database:
     """Open the configured database (see the module docstring) and return it with a pool."""
     settings = settings or get_settings()
-    if prepare:
-        conninfo = prepare_database(settings)
-        managed = settings.uses_managed_cluster
-    else:
-        conninfo, cluster = resolve_conninfo(settings)
-        managed = cluster is not None
+    conninfo = prepare_database(settings)
     meta = _read_meta(conninfo)
     pool = ConnectionPool(
         conninfo,
@@ -163,7 +158,7 @@ def open_database(settings: Settings | None = None, *, prepare: bool = True) -> 
         storage_srid=int(meta["storage_srid"]),
         timezone=meta["timezone"],
         pool=pool,
-        managed=managed,
+        managed=settings.uses_managed_cluster,
     )
 
 

@@ -121,10 +121,6 @@ class RawTable:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def issues_of(self, position: int) -> list[RowIssue]:
-        """The issues of the row at frame ``position`` (empty list if none)."""
-        return self.row_issues.get(position, [])
-
 
 def file_sha256(path: str | Path) -> str:
     """Return the SHA-256 of a file's bytes, as 64 lowercase hex digits."""

@@ -2,7 +2,8 @@
 
 :func:`prepare` is pure (no database): it turns a reader's :class:`~gis.readers.RawTable` or an
 analyst's GeoDataFrame into clean rows in the storage CRS plus rejects with reasons.
-:func:`import_rows` then writes one batch in one transaction (see :mod:`layers._store`).
+:func:`layers.ingest.import_table` then writes one batch in one transaction
+(see :mod:`layers._store`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ CREATE TABLE import_batch (
     source       text NOT NULL,
     file_name    text,
     file_hash    text,
-    status       text NOT NULL DEFAULT 'committed' CHECK (status IN ('committed', 'failed')),
+    -- A batch is written in one transaction, so a visible batch is a committed one.
+    status       text NOT NULL DEFAULT 'committed' CHECK (status = 'committed'),
     started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at  timestamptz,
     counts       jsonb NOT NULL DEFAULT '{}',

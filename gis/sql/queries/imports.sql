@@ -42,7 +42,7 @@ SELECT row_number, source_id, raw, reasons
 -- name: area_bounds
 -- Extent of the admin units (lon/lat in the storage CRS), for the far-outside check.
 SELECT ST_XMin(e) AS xmin, ST_YMin(e) AS ymin, ST_XMax(e) AS xmax, ST_YMax(e) AS ymax
-  FROM (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code IS NOT NULL) s
+  FROM (SELECT ST_Extent(geom) AS e FROM admin_unit) s
  WHERE e IS NOT NULL;
 
 -- name: secondary_indexes
