@@ -55,9 +55,8 @@ def _external_notice() -> bool:
     return True
 
 
-@db_app.command("init")
+@db_app.command("init", help=both("cli.help.db_init"))
 def db_init() -> None:
-    """Initialise, start and migrate the database / 初始化数据库."""
     settings = get_settings()
     if settings.uses_managed_cluster:
         created = _cluster().init()
@@ -68,9 +67,8 @@ def db_init() -> None:
     database.close()
 
 
-@db_app.command("start")
+@db_app.command("start", help=both("cli.help.db_start"))
 def db_start() -> None:
-    """Start the managed cluster / 启动内置数据库."""
     if _external_notice():
         return
     cluster = _cluster()
@@ -79,18 +77,16 @@ def db_start() -> None:
     console.print(t("cli.db.running", pid=status.pid, socket=status.socket_dir))
 
 
-@db_app.command("stop")
+@db_app.command("stop", help=both("cli.help.db_stop"))
 def db_stop() -> None:
-    """Stop the managed cluster / 停止内置数据库."""
     if _external_notice():
         return
     stopped = _cluster().stop()
     console.print(t("cli.db.stopped" if stopped else "cli.db.not_running"))
 
 
-@db_app.command("status")
+@db_app.command("status", help=both("cli.help.db_status"))
 def db_status(as_json: JsonOption = False) -> None:
-    """Show where the database is and what it holds / 数据库状态."""
     settings = get_settings()
     info: dict[str, object] = {"managed": settings.uses_managed_cluster}
     if settings.uses_managed_cluster:
@@ -146,11 +142,10 @@ def _status_keys() -> set[str]:
     return {k for k in catalogue() if k.startswith("cli.status.")}
 
 
-@db_app.command("reset")
+@db_app.command("reset", help=both("cli.help.db_reset"))
 def db_reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help=both("cli.opt.yes"))] = False,
 ) -> None:
-    """Delete the managed cluster and all its data / 删除内置数据库及全部数据."""
     if _external_notice():
         return
     cluster = _cluster()

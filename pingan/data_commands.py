@@ -73,7 +73,6 @@ def import_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import a file into a base layer / 导入文件到基础图层."""
     with progress_bar("cli.import.progress", layer=layer, file=path.name) as update:
         summary = import_file(
             layer,
@@ -91,7 +90,7 @@ def import_command(
         print_summary(summary)
 
 
-@export_app.command("layer")
+@export_app.command("layer", help=both("cli.help.export_layer"))
 def export_layer(
     layer: Annotated[
         str, typer.Argument(help=both("cli.arg.layer", layers=", ".join(BASE_LAYERS)))
@@ -99,7 +98,6 @@ def export_layer(
     path: Annotated[Path, typer.Argument(help=both("cli.arg.export_path"))],
     area: AreaOption = None,
 ) -> None:
-    """Export a layer to .gpkg, .geojson, .csv or .xlsx / 导出图层."""
     frame = read(layer, area=area)
     written = write_table(frame, path, layer=layer)
     console.print(t("cli.export.done", rows=len(frame), path=written))
@@ -110,7 +108,6 @@ def batches_command(
     limit: Annotated[int, typer.Option("--limit", help=both("cli.opt.limit"))] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """List recent import batches / 导入批次."""
     with get_database().connection() as conn:
         rows = fetch_all(conn, "list_import_batches", layer=layer, limit=limit)
     if as_json:
@@ -146,12 +143,11 @@ def batches_command(
     )
 
 
-@quarantine_app.command("list")
+@quarantine_app.command("list", help=both("cli.help.quarantine_list"))
 def quarantine_list(
     limit: Annotated[int, typer.Option("--limit", help=both("cli.opt.limit"))] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """Batches with quarantined rows / 有待核数据的批次."""
     with get_database().connection() as conn:
         rows = fetch_all(conn, "quarantine_summary", limit=limit)
     if as_json:
@@ -181,13 +177,12 @@ def quarantine_list(
     )
 
 
-@quarantine_app.command("show")
+@quarantine_app.command("show", help=both("cli.help.quarantine_show"))
 def quarantine_show(
     batch: Annotated[int, typer.Argument(help=both("cli.arg.batch"))],
     limit: Annotated[int, typer.Option("--limit", help=both("cli.opt.limit"))] = 200,
     as_json: JsonOption = False,
 ) -> None:
-    """The quarantined rows of one batch with their reasons / 批次的待核数据及原因."""
     with get_database().connection() as conn:
         rows = fetch_all(conn, "quarantine_rows", batch_id=batch, limit=limit)
         known = fetch_one(conn, "import_batch_exists", batch_id=batch)
@@ -212,7 +207,7 @@ def quarantine_show(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("import")(import_command)
-    app.command("batches")(batches_command)
+    app.command("import", help=both("cli.help.import"))(import_command)
+    app.command("batches", help=both("cli.help.batches"))(batches_command)
     app.add_typer(export_app, name="export")
     app.add_typer(quarantine_app, name="quarantine")

@@ -108,7 +108,6 @@ def demo_command(
     end: Annotated[str, typer.Option("--end", help=both("cli.opt.end"))] = "2026-10-31",
     as_json: Annotated[bool, typer.Option("--json", help=both("cli.opt.json"))] = False,
 ) -> None:
-    """Generate and import the synthetic demo county / 生成并导入演示县 (演示数据)."""
     started = time.perf_counter()
     with progress_bar("cli.demo.progress") as update:
         report = run_demo(seed=seed, incidents=incidents, small=small, end=end, progress=update)
@@ -161,7 +160,7 @@ def demo_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo_command)
+    app.command("demo", help=both("cli.help.demo"))(demo_command)
 
 
 __all__ = ["register", "run_demo"]
