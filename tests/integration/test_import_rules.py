@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -173,3 +174,48 @@ def test_workbook_sheets_are_chosen_by_name_and_never_dropped_silently(
         "incidents", path, source="workbook", sheet_layer="十一月", db=county_db
     )
     assert second.inserted == 2 and not second.warnings[1:]
+
+
+def test_gcj02_file_is_detected_then_converted(county_db: Database, tmp_path: Path) -> None:
+    """Cameras exported from a phone app (GCJ-02): a warning without --crs, exact with it."""
+    from gis.crs import wgs84_to_gcj02
+
+    places = layers.read("places", db=county_db)
+    lon, lat = places.geometry.x.to_numpy(), places.geometry.y.to_numpy()
+    g_lon, g_lat = wgs84_to_gcj02(lon, lat)
+    frame = pd.DataFrame(
+        {"编号": [f"C{i}" for i in range(len(lon))], "经度": g_lon, "纬度": g_lat, "状态": "在线"}
+    )
+    path = tmp_path / "amap_cameras.csv"
+    frame.to_csv(path, index=False)
+    guessed = layers.import_file("cameras", path, source="amap_guess", db=county_db)
+    assert any("GCJ-02" in w for w in guessed.warnings), guessed.warnings
+    declared = layers.import_file("cameras", path, source="amap", crs="gcj02", db=county_db)
+    assert declared.inserted == len(lon) and declared.quarantined == 0
+    stored = layers.read("cameras", db=county_db).query("source == 'amap'")
+    stored = stored.set_index("source_id").loc[frame["编号"]]
+    error_m = np.hypot(
+        (stored.geometry.x.to_numpy() - lon) * 111_320 * np.cos(np.radians(lat)),
+        (stored.geometry.y.to_numpy() - lat) * 110_540,
+    )
+    assert error_m.max() < 0.1
+
+
+def test_swap_axes_for_a_whole_file(county_db: Database, tmp_path: Path) -> None:
+    point = layers.read("grids", db=county_db).geometry.iloc[0].representative_point()
+    path = tmp_path / "swapped.csv"
+    pd.DataFrame(
+        {
+            "编号": ["S1", "S2"],
+            "类别": ["盗窃", "盗窃"],
+            "发案时间": ["2026-10-01", "2026-10-02"],
+            "经度": [point.y] * 2,
+            "纬度": [point.x] * 2,
+        }
+    ).to_csv(path, index=False)
+    plain = layers.import_file("incidents", path, source="swap_plain", db=county_db)
+    assert plain.quarantined == 2
+    fixed = layers.import_file("incidents", path, source="swap_fixed", swap_axes=True, db=county_db)
+    assert (fixed.inserted, fixed.quarantined) == (2, 0)
+    stored = layers.read("incidents", db=county_db).query("source == 'swap_fixed'")
+    assert stored.geometry.x.iloc[0] == pytest.approx(point.x, abs=1e-9)
