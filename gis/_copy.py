@@ -54,7 +54,10 @@ _FIXED: dict[str, str] = {
 
 @dataclass(frozen=True)
 class CopyColumn:
-    """One column to encode: its database type and its values (numpy or pandas)."""
+    """One column to encode: its database type and its values (numpy or pandas).
+
+    A ``bytea`` column may also be an ``(n, width)`` uint8 array: values of equal length, no NULLs.
+    """
 
     name: str
     kind: Kind
@@ -83,6 +86,16 @@ def _fixed_bytes(kind: str, values: object, null: np.ndarray) -> np.ndarray:
         filled = raw.where(~null, 0) if null.any() else raw
         arr = filled.to_numpy().astype(_FIXED[kind])
     return arr.view(np.uint8).reshape(len(null), -1)
+
+
+def _as_fixed(col: CopyColumn, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(null mask, (n, width) uint8 values)`` of a fixed-width column, ``None`` for others."""
+    if isinstance(col.values, np.ndarray) and col.values.ndim == 2:
+        return np.zeros(n, dtype=bool), col.values.astype(np.uint8, copy=False)
+    if col.kind not in _FIXED:
+        return None
+    null = _null_mask(col.values, n)
+    return null, _fixed_bytes(col.kind, col.values, null)
 
 
 def _variable_payload(kind: str, values: object, null: np.ndarray) -> pa.Array:
@@ -147,9 +160,15 @@ def encode_rows(columns: Sequence[CopyColumn], n: int) -> memoryview:
     pieces: list[pa.Array] = []
     block = [np.full((n, 1), len(columns), dtype=">i2").view(np.uint8)]
     for col in columns:
-        null = _null_mask(col.values, n)
-        if col.kind in _FIXED:
-            data = _fixed_bytes(col.kind, col.values, null)
+        fixed = _as_fixed(col, n)
+        if fixed is None:
+            null = _null_mask(col.values, n)
+            payload = _variable_payload(col.kind, col.values, null)
+            offsets = np.frombuffer(payload.buffers()[1], dtype=np.int64)
+            lengths = np.diff(offsets[payload.offset : payload.offset + n + 1])
+            block.append(_length_words(lengths, null))
+        else:
+            null, data = fixed
             block.append(_length_words(np.full(n, data.shape[1]), null))
             if not null.any():
                 block.append(data)
@@ -157,11 +176,6 @@ def encode_rows(columns: Sequence[CopyColumn], n: int) -> memoryview:
             if null.all():
                 continue
             payload = _fixed_width(data, valid=~null)
-        else:
-            payload = _variable_payload(col.kind, col.values, null)
-            offsets = np.frombuffer(payload.buffers()[1], dtype=np.int64)
-            lengths = np.diff(offsets[payload.offset : payload.offset + n + 1])
-            block.append(_length_words(lengths, null))
         pieces += [_fixed_width(np.hstack(block)), payload]
         block = []
     if block:
