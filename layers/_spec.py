@@ -244,6 +244,8 @@ def validate_columns(
             if f.name in frame
             else pd.Series([None] * n, index=frame.index, dtype=object)
         )
+        if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
+            raw = raw.astype(TEXT)  # once: every rule below reads the values as text
         blank = _blank(raw)
         if f.required:
             issues.add(
