@@ -1,8 +1,8 @@
 """Vectorised encoder for PostgreSQL's binary COPY format.
 
 psycopg's ``Copy.write_row`` costs a Python call per row; at a million rows that is the
-bottleneck of a bulk load. Here whole columns become one ``PGCOPY`` buffer with numpy, so the
-database, not Python, sets the pace.
+bottleneck of a bulk load. Here whole columns are encoded with numpy and Arrow, and the tuples
+are assembled in C++ (:func:`encode_rows`), so the database, not Python, sets the pace.
 
 Format (PostgreSQL docs, "COPY ... BINARY"): an 11-byte signature, two int32 (flags, header
 extension length), then per tuple an int16 field count and per field an int32 byte length
@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
@@ -53,7 +54,10 @@ _FIXED: dict[str, str] = {
 
 @dataclass(frozen=True)
 class CopyColumn:
-    """One column to encode: its database type and its values (numpy or pandas)."""
+    """One column to encode: its database type and its values (numpy or pandas).
+
+    A ``bytea`` column may also be an ``(n, width)`` uint8 array: values of equal length, no NULLs.
+    """
 
     name: str
     kind: Kind
@@ -84,8 +88,18 @@ def _fixed_bytes(kind: str, values: object, null: np.ndarray) -> np.ndarray:
     return arr.view(np.uint8).reshape(len(null), -1)
 
 
-def _variable_payload(kind: str, values: object, null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (flat bytes, per-row lengths) of text/bytea/jsonb values; nulls have length 0.
+def _as_fixed(col: CopyColumn, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(null mask, (n, width) uint8 values)`` of a fixed-width column, ``None`` for others."""
+    if isinstance(col.values, np.ndarray) and col.values.ndim == 2:
+        return np.zeros(n, dtype=bool), col.values.astype(np.uint8, copy=False)
+    if col.kind not in _FIXED:
+        return None
+    null = _null_mask(col.values, n)
+    return null, _fixed_bytes(col.kind, col.values, null)
+
+
+def _variable_payload(kind: str, values: object, null: np.ndarray) -> pa.Array:
+    """Return text/bytea/jsonb values as one Arrow ``large_binary`` array (nulls stay null).
 
     Text and bytes go through Arrow, which lays them out as one buffer plus offsets in C; only
     values Arrow will not take (a number in a text column, jsonb's version byte) use Python.
@@ -100,90 +114,82 @@ def _variable_payload(kind: str, values: object, null: np.ndarray) -> tuple[np.n
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             arr = None
         if arr is not None and arr.null_count == int(null.sum()):
-            buffers = arr.buffers()
-            offsets = np.frombuffer(buffers[1], dtype=np.int64)[
-                arr.offset : arr.offset + len(arr) + 1
-            ]
-            data = (
-                np.frombuffer(buffers[2], dtype=np.uint8)
-                if buffers[2] is not None
-                else np.empty(0, np.uint8)
-            )
-            return data[offsets[0] : offsets[-1]], np.diff(offsets)
+            return arr.cast(pa.large_binary())
     items = np.asarray(values, dtype=object)
     if kind == "jsonb":
         encoded = [
-            b"" if isnull else b"\x01" + str(v).encode()
+            None if isnull else b"\x01" + str(v).encode()
             for v, isnull in zip(items, null, strict=True)
         ]
     elif kind == "text":
         encoded = [
-            b"" if isnull else str(v).encode() for v, isnull in zip(items, null, strict=True)
+            None if isnull else str(v).encode() for v, isnull in zip(items, null, strict=True)
         ]
     else:
-        encoded = [b"" if isnull else bytes(v) for v, isnull in zip(items, null, strict=True)]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    flat = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    return flat, lengths
+        encoded = [None if isnull else bytes(v) for v, isnull in zip(items, null, strict=True)]
+    return pa.array(encoded, type=pa.large_binary())
 
 
-def encode_rows(columns: Sequence[CopyColumn], n: int) -> bytes:
-    """Encode ``n`` rows of ``columns`` as the tuples of a binary COPY (no header or trailer)."""
-    prepared = []
-    row_len = np.full(n, 2, dtype=np.int64)  # the int16 field count
+def _fixed_width(block: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An (n, width) uint8 block as an Arrow ``large_binary`` array of its rows, without copying."""
+    n, width = block.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    bitmap = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    data = np.ascontiguousarray(block).reshape(-1)
+    return pa.Array.from_buffers(
+        pa.large_binary(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def _length_words(lengths: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """The int32 length that precedes each field (-1 for NULL) as an (n, 4) uint8 block."""
+    return np.where(null, -1, lengths).astype(">i4").view(np.uint8).reshape(len(null), 4)
+
+
+_EMPTY = pa.scalar(b"", pa.large_binary())
+
+
+def encode_rows(columns: Sequence[CopyColumn], n: int) -> memoryview:
+    """Encode ``n`` rows of ``columns`` as the tuples of a binary COPY (no header or trailer).
+
+    Every tuple is a concatenation of per-column pieces, so the rows are assembled by Arrow's
+    ``binary_join_element_wise`` in C++. Adjacent fixed-width pieces (the field count, length
+    words, values of fixed-width columns without NULLs) are first stacked into one numpy block,
+    which keeps the number of pieces, and so the cost of the join, low.
+    """
+    pieces: list[pa.Array] = []
+    block = [np.full((n, 1), len(columns), dtype=">i2").view(np.uint8)]
     for col in columns:
-        null = _null_mask(col.values, n)
-        if col.kind in _FIXED:
-            data = _fixed_bytes(col.kind, col.values, null)
-            lengths = np.where(null, 0, data.shape[1]).astype(np.int64)
-            prepared.append((null, data, lengths, True))
+        fixed = _as_fixed(col, n)
+        if fixed is None:
+            null = _null_mask(col.values, n)
+            payload = _variable_payload(col.kind, col.values, null)
+            offsets = np.frombuffer(payload.buffers()[1], dtype=np.int64)
+            lengths = np.diff(offsets[payload.offset : payload.offset + n + 1])
+            block.append(_length_words(lengths, null))
         else:
-            flat, lengths = _variable_payload(col.kind, col.values, null)
-            prepared.append((null, flat, lengths, False))
-        row_len += 4 + lengths
-
-    row_start = np.zeros(n, dtype=np.int64)
-    np.cumsum(row_len[:-1], out=row_start[1:])
-    out = np.zeros(int(row_len.sum()), dtype=np.uint8)
-    _scatter_fixed(out, row_start, np.full((n, 1), len(columns), dtype=">i2").view(np.uint8))
-    cursor = row_start + 2
-    for null, data, lengths, fixed in prepared:
-        header = np.where(null, -1, lengths).astype(">i4").view(np.uint8).reshape(n, 4)
-        _scatter_fixed(out, cursor, header)
-        cursor = cursor + 4
-        if fixed:
-            keep = ~null
-            _scatter_fixed(out, cursor[keep], data[keep])
-        else:
-            _scatter_variable(out, cursor, data, lengths)
-        cursor = cursor + lengths
-    return out.tobytes()
-
-
-def _scatter_fixed(out: np.ndarray, starts: np.ndarray, data: np.ndarray) -> None:
-    width = data.shape[1]
-    if len(starts) == 0:
-        return
-    index = starts[:, None] + np.arange(width)[None, :]
-    out[index.ravel()] = data.ravel()
-
-
-def _scatter_variable(
-    out: np.ndarray, starts: np.ndarray, flat: np.ndarray, lengths: np.ndarray
-) -> None:
-    total = int(lengths.sum())
-    if total == 0:
-        return
-    source_start = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=source_start[1:])
-    # For every payload byte: its destination = row start + offset inside the value.
-    offset_inside = np.arange(total, dtype=np.int64) - np.repeat(source_start, lengths)
-    out[np.repeat(starts, lengths) + offset_inside] = flat
+            null, data = fixed
+            block.append(_length_words(np.full(n, data.shape[1]), null))
+            if not null.any():
+                block.append(data)
+                continue
+            if null.all():
+                continue
+            payload = _fixed_width(data, valid=~null)
+        pieces += [_fixed_width(np.hstack(block)), payload]
+        block = []
+    if block:
+        pieces.append(_fixed_width(np.hstack(block)))
+    rows = pc.binary_join_element_wise(
+        *pieces, _EMPTY, null_handling="replace", null_replacement=b""
+    )
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)
+    return memoryview(rows.buffers()[2])[offsets[rows.offset] : offsets[rows.offset + n]]
 
 
 def copy_chunks(
     columns: Sequence[CopyColumn], n: int, *, chunk_rows: int = 200_000
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """Yield the whole binary COPY stream for ``columns`` in chunks of ``chunk_rows`` rows."""
     yield SIGNATURE
     for start in range(0, n, chunk_rows):

@@ -69,7 +69,8 @@ class AreaIndex:
         tree = shapely.STRtree(polygons)
         point_idx, poly_idx = tree.query(points, predicate="intersects")
         if len(point_idx):
-            order = np.lexsort((codes[poly_idx].astype(str), point_idx))
+            code_rank = np.argsort(np.argsort(codes.astype(str)))
+            order = np.lexsort((code_rank[poly_idx], point_idx))
             point_idx, poly_idx = point_idx[order], poly_idx[order]
             first = np.ones(len(point_idx), dtype=bool)
             first[1:] = point_idx[1:] != point_idx[:-1]

@@ -256,16 +256,14 @@ def _dedupe(
     into, and the mask of merged rows. Rows already rejected take no part.
     """
     n = len(keys)
-    bad = issues.bad_mask(n)
-    frame = pd.DataFrame(
-        {"key": keys, "hash": hashes.view(">u8").ravel().astype(np.uint64), "pos": np.arange(n)}
-    )
-    frame = frame[~bad]
-    first_of_key = frame.groupby("key", sort=False)["pos"].transform("first").to_numpy()
-    first_hash = frame.groupby("key", sort=False)["hash"].transform("first").to_numpy()
-    positions = frame["pos"].to_numpy()
+    positions = np.flatnonzero(~issues.bad_mask(n))
+    codes, _ = pd.factorize(keys[positions])
+    # Codes number the keys in order of appearance, so np.unique finds each key's first row.
+    _, first_index = np.unique(codes, return_index=True)
+    first_of_key = positions[first_index][codes]
+    row_hash = hashes.view(">u8").ravel()
     repeat = positions != first_of_key
-    same = frame["hash"].to_numpy() == first_hash
+    same = row_hash[positions] == row_hash[first_of_key]
     merged = np.zeros(n, dtype=bool)
     merged[positions[repeat & same]] = True
     merged_into = first_of_key[repeat & same]

@@ -265,6 +265,8 @@ def validate_columns(
             if f.name in frame
             else pd.Series([None] * n, index=frame.index, dtype=object)
         )
+        if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
+            raw = raw.astype(TEXT)  # once: every rule below reads the values as text
         blank = _blank(raw)
         if f.required:
             issues.add(
@@ -327,8 +329,10 @@ def validate_columns(
 def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Series:
     if f.aliases:
         lookup = {k.lower(): v for k, v in f.aliases.items()}
-        lowered = value.str.lower()
-        value = lowered.map(lookup).fillna(value).astype(TEXT)
+        # Mapped once per distinct value: Series.map with a dict hashes every row in Python.
+        codes, distinct = pd.factorize(value.str.lower())
+        canonical = np.array([*(lookup.get(d) for d in distinct), None], dtype=object)
+        value = pd.Series(canonical[codes], index=value.index).astype(TEXT).fillna(value)
     if f.choices is not None:
         unknown = value.notna() & ~value.isin(f.choices)
         issues.add(

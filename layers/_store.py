@@ -31,9 +31,28 @@ BOOKKEEPING = (
 )
 
 
+# EWKB of a 2D point with an SRID: byte order (1: little-endian), type with the SRID flag, SRID,
+# x, y. Every point has this fixed 25-byte layout, so numpy writes a million of them at once.
+_POINT_EWKB = np.dtype(
+    [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
+)
+_POINT_WITH_SRID = 0x20000001
+
+
 def ewkb(geoms: Any, srid: int) -> np.ndarray:
-    """Geometries as EWKB bytes with ``srid``, the binary input format of PostGIS ``geometry``."""
+    """Geometries as EWKB with ``srid``, the binary input format of PostGIS ``geometry``.
+
+    Points (all of them non-empty) come as one ``(n, 25)`` uint8 array, which the COPY encoder
+    takes as fixed-width values; other geometries as an object array of ``bytes``.
+    """
     values = np.asarray(getattr(geoms, "array", geoms), dtype=object)
+    if len(values) and (shapely.get_type_id(values) == 0).all():
+        x, y = shapely.get_x(values), shapely.get_y(values)
+        if not (np.isnan(x) | np.isnan(y)).any():
+            points = np.empty(len(values), dtype=_POINT_EWKB)
+            points["order"], points["type"], points["srid"] = 1, _POINT_WITH_SRID, srid
+            points["x"], points["y"] = x, y
+            return points.view(np.uint8).reshape(len(values), _POINT_EWKB.itemsize)
     return shapely.to_wkb(shapely.set_srid(values, srid), include_srid=True)
 
 
