@@ -201,8 +201,10 @@ def parse_timestamps(
     if pd.api.types.is_datetime64_any_dtype(values):
         stamps = pd.Series(values)
         has_time = (stamps.dt.hour + stamps.dt.minute + stamps.dt.second).fillna(0) != 0
-        # A date column (every time 00:00) is a date; otherwise a midnight value is midnight.
-        date_only = np.asarray(~has_time, dtype=bool) & (not bool(has_time.any()))
+        # A naive column whose every time is 00:00 is a date column (a shapefile's Date field);
+        # otherwise a midnight value is midnight. A time-zone-aware value is always an instant.
+        naive = stamps.dt.tz is None
+        date_only = np.asarray(~has_time, dtype=bool) & (naive and not bool(has_time.any()))
     else:
         text = values.astype(TEXT).str.strip()
         # Values with a UTC offset are parsed apart: offsets may differ from row to row
