@@ -1,5 +1,5 @@
 # Pingan Grid. `make demo` and `make test` install what they need first (scripts/setup.sh).
-.PHONY: setup demo test unit integration lint bench format clean-demo
+.PHONY: setup demo serve test unit integration e2e lint bench format clean-demo
 
 UV ?= uv
 PYTEST_ARGS ?=
@@ -9,6 +9,7 @@ setup:
 
 demo: setup
 	$(UV) run pingan demo
+	$(UV) run pingan serve
 
 test: setup lint
 	$(UV) run pytest $(PYTEST_ARGS)
@@ -18,6 +19,12 @@ unit: setup
 
 integration: setup
 	$(UV) run pytest tests/integration $(PYTEST_ARGS)
+
+e2e: setup
+	$(UV) run pytest tests/e2e $(PYTEST_ARGS)
+
+serve: setup
+	$(UV) run pingan serve
 
 lint: setup
 	$(UV) run ruff check gis analysis layers dashboard pingan tests

@@ -27,6 +27,9 @@ if [ -z "$(pg_major)" ]; then
 fi
 # CJK fonts for maps and PDFs (the simplified-Chinese face "Noto Sans CJK SC").
 have fonts-noto-cjk || missing+=(fonts-noto-cjk)
+# Headless Chromium for the browser tests (tests/e2e), from the distribution: never
+# `playwright install`. Debian's package installs /usr/bin/chromium.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 # Python 3.11+ with pip (to install uv) and CA certificates for the package registries.
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)

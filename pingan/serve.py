@@ -1,0 +1,76 @@
+"""``pingan serve``: the dashboard, behind gunicorn (or the Dash dev server with ``--debug``).
+
+The database is prepared (managed cluster started, migrations applied) once in this process;
+each gunicorn worker then imports ``dashboard.wsgi`` after the fork and opens its own pool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gis.db import prepare_database
+from gis.messages import both, t
+from gis.settings import get_settings
+from pingan._console import console
+
+WSGI_APP = "dashboard.wsgi:server"
+
+
+def gunicorn_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
+    """gunicorn settings of ``pingan serve``."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "timeout": 120,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "pingan-dashboard",
+    }
+
+
+def run_gunicorn(options: dict[str, Any]) -> None:
+    """Serve :data:`WSGI_APP` with gunicorn until interrupted."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Dashboard(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from dashboard.wsgi import server
+
+            return server
+
+    _Dashboard().run()
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help=both("cli.opt.host"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help=both("cli.opt.port"))] = 8050,
+    workers: Annotated[int, typer.Option("--workers", help=both("cli.opt.workers"))] = 2,
+    debug: Annotated[bool, typer.Option("--debug", help=both("cli.opt.debug"))] = False,
+) -> None:
+    prepare_database(get_settings())
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    console.print(t("dashboard.serve.address", url=f"http://{shown_host}:{port}"))
+    if debug:
+        from dashboard.app import create_app
+
+        console.print(t("dashboard.serve.debug"))
+        # The version check would call plotly's server from the browser: never, we are offline.
+        create_app().run(host=host, port=port, debug=True, dev_tools_disable_version_check=True)
+        return
+    run_gunicorn(gunicorn_options(host=host, port=port, workers=workers))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve", help=both("cli.help.serve"))(serve_command)
+
+
+__all__ = ["gunicorn_options", "register", "run_gunicorn"]
