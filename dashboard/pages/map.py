@@ -51,52 +51,41 @@ def _pane(name: str, layer: Any) -> dl.Pane:
     return dl.Pane(layer, name=f"map-{name}", style={"zIndex": PANES[name]})
 
 
+def _layer(name: str, **options: Any) -> dl.Pane:
+    """A GeoJSON layer ``map-<name>`` in its own pane, empty until a callback fills it."""
+    return _pane(name, dl.GeoJSON(id=f"map-{name}", data=_EMPTY, **options))
+
+
 def _base_map() -> dl.Map:
     tile_url = get_settings().tile_url
     children: list[Any] = [dl.TileLayer(url=tile_url, attribution="")] if tile_url else []
     children += [
-        _pane(
+        _layer(
             "grids",
-            dl.GeoJSON(
-                id="map-grids",
-                data=_EMPTY,
-                style=ns("gridStyle"),
-                filter=ns("gridVisible"),
-                hideout={"counts": {}, "classes": [0], "colours": ["#f7f7f7"]},
-                hoverStyle={"weight": 3, "color": "#0868ac"},
-            ),
+            style=ns("gridStyle"),
+            filter=ns("gridVisible"),
+            hideout={"counts": {}, "classes": [0], "colours": ["#f7f7f7"]},
+            hoverStyle={"weight": 3, "color": "#0868ac"},
         ),
-        _pane(
+        _layer(
             "boundaries",
-            dl.GeoJSON(
-                id="map-boundaries",
-                data=_EMPTY,
-                style=ns("boundaryStyle"),
-                filter=ns("visible"),
-                hideout={"show": True},
-                interactive=False,
-            ),
+            style=ns("boundaryStyle"),
+            filter=ns("visible"),
+            hideout={"show": True},
+            interactive=False,
         ),
-        _pane(
+        _layer(
             "places",
-            dl.GeoJSON(
-                id="map-places",
-                data=_EMPTY,
-                pointToLayer=ns("placePoint"),
-                style=ns("placeStyle"),
-                filter=ns("visible"),
-                hideout={"show": True, "pane": "map-places"},
-            ),
+            pointToLayer=ns("placePoint"),
+            style=ns("placeStyle"),
+            filter=ns("visible"),
+            hideout={"show": True, "pane": "map-places"},
         ),
-        _pane(
+        _layer(
             "cameras",
-            dl.GeoJSON(
-                id="map-cameras",
-                data=_EMPTY,
-                pointToLayer=ns("cameraPoint"),
-                filter=ns("visible"),
-                hideout={"show": True, "colours": _data.STATUS_COLOURS, "pane": "map-cameras"},
-            ),
+            pointToLayer=ns("cameraPoint"),
+            filter=ns("visible"),
+            hideout={"show": True, "colours": _data.STATUS_COLOURS, "pane": "map-cameras"},
         ),
         dl.ScaleControl(position="bottomleft", imperial=False),
     ]
