@@ -218,14 +218,6 @@ def place_features(places: gpd.GeoDataFrame, *, kind_names: Mapping[str, str]) -
 # -- incident counts ----------------------------------------------------------------------
 
 
-def count_by_grid(incidents: pd.DataFrame) -> dict[str, int]:
-    """Number of incidents per grid code (incidents outside every grid are left out)."""
-    if incidents.empty or "grid_code" not in incidents:
-        return {}
-    counts = incidents["grid_code"].dropna().value_counts()
-    return {str(code): int(n) for code, n in counts.items()}
-
-
 def count_classes(counts: Mapping[str, int], *, n_classes: int = len(COUNT_COLOURS)) -> list[int]:
     """Lower bounds of the colour classes of per-grid counts, starting at 0.
 
@@ -375,21 +367,17 @@ def load_admin_units(db: Database | None = None) -> gpd.GeoDataFrame:
 
 
 def load_counts(flt: IncidentFilter, db: Database | None = None) -> tuple[dict[str, int], int]:
-    """Per-grid incident counts of the filter, and the total (inside grids or not).
-
-    This reads the matching incidents and counts them in pandas; a counting query in the
-    database (``layers.incident_counts``) is the next step for a million incidents.
-    """
-    db = db or database()
-    incidents = layers.read(
-        "incidents",
+    """Per-grid incident counts of the filter, and the total (inside grids or not), counted
+    in the database: no incident row leaves it."""
+    per_grid = layers.incident_counts(
         area=flt.area,
         start=flt.start,
         end=flt.end,
         categories=list(flt.categories) if flt.categories else None,
-        db=db,
+        db=db or database(),
     )
-    return count_by_grid(incidents), len(incidents)
+    total = sum(per_grid.values())
+    return {str(code): n for code, n in per_grid.items() if code is not None}, total
 
 
 def load_staff(grid_code: str, db: Database | None = None) -> pd.DataFrame:

@@ -100,6 +100,15 @@ def execute(conn: psycopg.Connection[Any], name: str, /, **params: Any) -> psyco
     return conn.execute(query.sql.encode(), params)
 
 
+def execute_many(conn: psycopg.Connection[Any], name: str, /, rows: list[dict[str, Any]]) -> None:
+    """Run the named query once per parameter dict in ``rows``, in one pipelined batch."""
+    query = get_query(name)
+    for params in rows:
+        query.check(params)
+    with conn.cursor() as cur:
+        cur.executemany(query.sql.encode(), rows)
+
+
 def fetch_all(conn: psycopg.Connection[Any], name: str, /, **params: Any) -> list[dict[str, Any]]:
     """Run the named query and return its rows as dicts."""
     query = get_query(name)

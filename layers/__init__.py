@@ -3,7 +3,15 @@
 The public names are re-exported here so modules can move without breaking callers.
 """
 
-from layers.access import counts, read
+from layers.access import counts, incident_counts, read
 from layers.ingest import BASE_LAYERS, import_file, import_frame, import_table
 
-__all__ = ["BASE_LAYERS", "counts", "import_file", "import_frame", "import_table", "read"]
+__all__ = [
+    "BASE_LAYERS",
+    "counts",
+    "import_file",
+    "import_frame",
+    "import_table",
+    "incident_counts",
+    "read",
+]

@@ -101,9 +101,7 @@ def read(
     db = db or get_database()
     params: dict[str, Any] = {"scope": area_scope(area)}
     if layer == "incidents":
-        params["start"] = _timestamp(start, db.timezone)
-        params["end"] = _timestamp(end, db.timezone)
-        params["categories"] = sorted(taxonomy().expand(categories)) if categories else None
+        params.update(_incident_filter(start, end, categories, timezone=db.timezone))
     if layer == "places":
         params["kinds"] = kinds
     with db.connection() as conn:
@@ -128,6 +126,43 @@ def _to_frame(
     geometry = shapely.from_wkb(frame.pop("wkb").to_numpy()) if len(frame) else []
     frame = frame.drop(columns="srid")
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=f"EPSG:{srid}")
+
+
+def _incident_filter(
+    start: str | date | datetime | None,
+    end: str | date | datetime | None,
+    categories: list[str] | str | None,
+    *,
+    timezone: str,
+) -> dict[str, Any]:
+    """The time and category parameters the incident queries share."""
+    return {
+        "start": _timestamp(start, timezone),
+        "end": _timestamp(end, timezone),
+        "categories": sorted(taxonomy().expand(categories)) if categories else None,
+    }
+
+
+def incident_counts(
+    *,
+    area: str | None = None,
+    start: str | date | datetime | None = None,
+    end: str | date | datetime | None = None,
+    categories: list[str] | str | None = None,
+    db: Database | None = None,
+) -> dict[str | None, int]:
+    """Incidents per grid code, counted in the database; ``None`` holds those outside every grid.
+
+    Takes the same filter as :func:`read` on ``incidents``.
+    """
+    db = db or get_database()
+    params = {
+        "scope": area_scope(area),
+        **_incident_filter(start, end, categories, timezone=db.timezone),
+    }
+    with db.connection() as conn:
+        rows = fetch_all(conn, "incident_counts_by_grid", **params)
+    return {r["grid_code"]: int(r["incidents"]) for r in rows}
 
 
 def counts(*, area: str | None = None, db: Database | None = None) -> dict[str, int]:

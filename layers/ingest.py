@@ -26,7 +26,7 @@ import psycopg
 from gis.db import Database, get_database
 from gis.errors import ValidationError
 from gis.messages import t
-from gis.queries import execute, fetch_all, fetch_one
+from gis.queries import execute, execute_many, fetch_all, fetch_one
 from gis.readers import RawTable
 from layers import (
     addresses,
@@ -107,19 +107,19 @@ def load_context(conn: psycopg.Connection[Any], db: Database, spec: LayerSpec) -
 
 def sync_taxonomy(conn: psycopg.Connection[Any]) -> None:
     """Copy the category table of ``data/taxonomy`` into ``incident_category``."""
-    rows = incidents.taxonomy().categories
-    for rec in rows.itertuples(index=False):
-        execute(
-            conn,
-            "upsert_category",
-            code=rec.code,
-            parent_code=rec.parent_code or None,
-            level=int(rec.level),
-            name_zh=rec.name_zh,
-            name_en=rec.name_en,
-            kind=rec.kind,
-            flag=bool(rec.group_two_robberies_one_theft),
-        )
+    rows = [
+        {
+            "code": rec.code,
+            "parent_code": rec.parent_code or None,
+            "level": int(rec.level),
+            "name_zh": rec.name_zh,
+            "name_en": rec.name_en,
+            "kind": rec.kind,
+            "flag": bool(rec.group_two_robberies_one_theft),
+        }
+        for rec in incidents.taxonomy().categories.itertuples(index=False)
+    ]
+    execute_many(conn, "upsert_category", rows)
 
 
 def _assign(conn: psycopg.Connection[Any], prepared: Prepared) -> None:

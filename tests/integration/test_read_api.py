@@ -295,3 +295,12 @@ def test_standard_addresses_import_and_read(make_database: Callable[..., Databas
     assert mine.loc[first["address"], "level"] == first["level"]
     assert mine.loc[first["address"]].geometry.x == pytest.approx(first["lon"], abs=1e-9)
     assert (mine["h3_r10"] != 0).all()
+
+
+def test_incident_counts_are_counted_in_the_database(planted: Database) -> None:
+    """The same numbers as counting the rows that read() returns, for every filter."""
+    for options in ({}, {"area": V1}, {"categories": "两抢一盗"}, {"start": "2026-10-02"}):
+        rows = layers.read("incidents", db=planted, **options)
+        expected = rows["grid_code"].value_counts(dropna=False).to_dict()
+        expected = {(None if pd.isna(k) else k): int(v) for k, v in expected.items()}
+        assert layers.incident_counts(db=planted, **options) == expected

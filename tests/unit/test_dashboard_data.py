@@ -40,10 +40,8 @@ def test_feature_collection_rounds_and_keeps_properties() -> None:
     assert all(round(x, 6) == x for x in xs)
 
 
-def test_count_by_grid_and_classes() -> None:
-    incidents = pd.DataFrame({"grid_code": ["a", "a", "b", None, "c", "c", "c"]})
-    counts = _data.count_by_grid(incidents)
-    assert counts == {"a": 2, "b": 1, "c": 3}
+def test_count_classes() -> None:
+    counts = {"a": 2, "b": 1, "c": 3}
     classes = _data.count_classes(counts)
     assert classes[0] == 0 and classes == sorted(set(classes))
     assert _data.count_classes({}) == [0]

@@ -66,6 +66,17 @@ SELECT source, source_id, address, province, city, county, township, village, gr
  WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
  ORDER BY id;
 
+-- name: incident_counts_by_grid
+-- Incidents per grid inside an admin-code prefix and [start, end), of some categories (NULL = all);
+-- incidents outside every grid come back under a NULL grid code.
+SELECT grid_code, count(*) AS incidents
+  FROM incident
+ WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
+   AND (%(start)s::timestamptz IS NULL OR occurred_from >= %(start)s::timestamptz)
+   AND (%(end)s::timestamptz IS NULL OR occurred_from < %(end)s::timestamptz)
+   AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+ GROUP BY grid_code;
+
 -- name: layer_counts
 -- Row counts of every base layer and the quarantine, inside an admin-code prefix.
 SELECT 'admin_units' AS layer, count(*) AS rows FROM admin_unit WHERE (%(scope)s = '' OR code LIKE %(scope)s || '%%')
