@@ -56,7 +56,7 @@ def _layer(name: str, **options: Any) -> dl.Pane:
     return _pane(name, dl.GeoJSON(id=f"map-{name}", data=_EMPTY, **options))
 
 
-def _base_map() -> dl.Map:
+def _base_map(bounds: list[list[float]] | None) -> dl.Map:
     tile_url = get_settings().tile_url
     children: list[Any] = [dl.TileLayer(url=tile_url, attribution="")] if tile_url else []
     children += [
@@ -91,8 +91,8 @@ def _base_map() -> dl.Map:
     ]
     return dl.Map(
         id="map-map",
-        center=[30.0, 120.0],
-        zoom=11,
+        # The county's extent from the first frame: no fit has to wait for a callback.
+        **({"bounds": bounds} if bounds else {"center": [30.0, 120.0], "zoom": 11}),
         children=children,
         className="map-canvas",
         # Sized inline: Leaflet measures its container once, when it is created, which can be
@@ -135,7 +135,7 @@ def layout(**_: Any) -> html.Div:
         [
             dcc.Store(id="map-counts"),
             _filters(),
-            _base_map(),
+            _base_map(_data.bounds_of(_data.load_admin_units())),
             html.Aside(id="map-panel", className="map-panel"),
         ],
         className="map-page",
@@ -209,7 +209,8 @@ def show_area(township: str | None, village: str | None, lang: str | None) -> tu
     language = _lang(lang)
     area = _data.load_area(_data.area_scope(township, village))
     bounds = _data.bounds_of(area.grids) or _data.bounds_of(area.admin_units)
-    refit = ctx.triggered_id != "app-lang" and bounds is not None
+    # The first call finds the map already fitted to the county by the layout.
+    refit = ctx.triggered_id not in (None, "app-lang") and bounds is not None
     return (
         _data.feature_collection(area.admin_units, ["code", "name", "level"]),
         _data.grid_features(area.grids, area.villages),
