@@ -56,6 +56,14 @@ def _layer(name: str, **options: Any) -> dl.Pane:
     return _pane(name, dl.GeoJSON(id=f"map-{name}", data=_EMPTY, **options))
 
 
+def _initial_view(bounds: list[list[float]] | None) -> dict[str, Any]:
+    """Centre and zoom, plus the bounds to fit when there is data (react-leaflet needs a centre)."""
+    if not bounds:
+        return {"center": [30.0, 120.0], "zoom": 11}
+    (south, west), (north, east) = bounds
+    return {"center": [(south + north) / 2, (west + east) / 2], "zoom": 11, "bounds": bounds}
+
+
 def _base_map(bounds: list[list[float]] | None) -> dl.Map:
     tile_url = get_settings().tile_url
     children: list[Any] = [dl.TileLayer(url=tile_url, attribution="")] if tile_url else []
@@ -92,7 +100,7 @@ def _base_map(bounds: list[list[float]] | None) -> dl.Map:
     return dl.Map(
         id="map-map",
         # The county's extent from the first frame: no fit has to wait for a callback.
-        **({"bounds": bounds} if bounds else {"center": [30.0, 120.0], "zoom": 11}),
+        **_initial_view(bounds),
         children=children,
         className="map-canvas",
         # Sized inline: Leaflet measures its container once, when it is created, which can be
