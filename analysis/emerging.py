@@ -108,7 +108,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from analysis._significance import two_sided_p
 from analysis.cube import SpaceTimeCube
-from analysis.gistar import CONFIDENCE_LEVELS, gi_bins
+from analysis.gistar import CONFIDENCE_LEVELS, gi_bins, gi_star_z_from_sums
 from analysis.trend import MannKendallResult, mann_kendall
 from gis.errors import ValidationError
 from gis.messages import both
@@ -308,14 +308,7 @@ def space_time_gi_star(
     steps_in = np.minimum(np.arange(n_steps), window) + 1.0
     w_sum = np.bincount(rows, weights=data, minlength=n_cells)[:, None] * steps_in
     w_sq = np.bincount(rows, weights=data * data, minlength=n_cells)[:, None] * steps_in
-
-    n = x.size
-    mean = float(x.mean())
-    std = float(np.sqrt(max(float(np.mean(x * x)) - mean * mean, 0.0)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (lag - mean * w_sum) / (std * np.sqrt((n * w_sq - w_sum * w_sum) / (n - 1)))
-    z[~np.isfinite(z)] = np.nan
-    return z
+    return gi_star_z_from_sums(x, lag, w_sum, w_sq)
 
 
 @dataclass(frozen=True)

@@ -73,14 +73,39 @@ def gi_star_z(values: np.ndarray, weights: sp.csr_array | sp.csr_matrix) -> np.n
     n = x.size
     if weights.shape != (n, n):
         raise ValueError(f"weights have shape {weights.shape}, expected ({n}, {n}) for {n} values")
-    mean = x.mean()
-    std = np.sqrt(max(float(np.mean(x * x)) - mean * mean, 0.0))
     lag = np.asarray(weights @ x, dtype=np.float64).ravel()
-    w_sum = _row_sums(weights)
-    w_sq = _row_sums(weights, squared=True)
+    return gi_star_z_from_sums(x, lag, _row_sums(weights), _row_sums(weights, squared=True))
+
+
+def gi_star_z_from_sums(
+    values: np.ndarray, lag: np.ndarray, w_sum: np.ndarray, w_sq: np.ndarray
+) -> NDArray[np.float64]:
+    """The Gi* z formula from local sums already computed, for callers that never build weights.
+
+    ``z = (Σ_j w_ij x_j − x̄ Σ_j w_ij) / (s √((n Σ_j w_ij² − (Σ_j w_ij)²) / (n − 1)))``, with the
+    mean ``x̄`` and the population standard deviation ``s`` over all ``values``. The space-time
+    Gi* of :mod:`analysis.emerging` sums each step's spatial lag over its time window and
+    calls this, so both statistics share one formula.
+
+    Parameters
+    ----------
+    values
+        Every value of the study (any shape); only its mean, spread and size are used.
+    lag, w_sum, w_sq
+        Per unit (same shape as each other): ``Σ_j w_ij x_j``, ``Σ_j w_ij`` and ``Σ_j w_ij²``.
+
+    Returns
+    -------
+    numpy.ndarray
+        z-scores shaped like ``lag``; ``NaN`` where undefined.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = x.size
+    mean = float(x.mean())
+    std = float(np.sqrt(max(float(np.mean(x * x)) - mean * mean, 0.0)))
     with np.errstate(divide="ignore", invalid="ignore"):
         denominator = std * np.sqrt((n * w_sq - w_sum * w_sum) / (n - 1))
-        z = (lag - mean * w_sum) / denominator
+        z = np.asarray((lag - mean * w_sum) / denominator, dtype=np.float64)
     z[~np.isfinite(z)] = np.nan
     return z
 
