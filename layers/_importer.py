@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from gis.errors import RowIssue
@@ -193,16 +194,19 @@ def prepare(
         key[missing_key] = ["h:" + bytes(h).hex() for h in hashes[missing_key]]
     typed["source_id"] = key
 
-    merged_into, merged = _dedupe(key.to_numpy(dtype=object), hashes, issues, row_numbers)
+    merged_into, merged = _dedupe(key, hashes, issues, row_numbers)
 
     bad = issues.bad_mask(n)
     keep = ~bad & ~merged
-    clean = gpd.GeoDataFrame(
-        typed.loc[keep].reset_index(drop=True), geometry=geometry[keep].reset_index(drop=True)
-    )
+    if keep.all():  # the common case: no filtering copy of every column
+        clean = gpd.GeoDataFrame(typed, geometry=geometry)
+    else:
+        clean = gpd.GeoDataFrame(
+            typed.loc[keep].reset_index(drop=True), geometry=geometry[keep].reset_index(drop=True)
+        )
     clean["row_number"] = row_numbers[keep]
     clean["merged_rows"] = np.bincount(merged_into, minlength=n)[keep] + 1
-    clean["row_hash"] = [bytes(h) for h in hashes[keep]]
+    clean["row_hash"] = hash_column(hashes[keep])
 
     headers = {canon: original for original, canon in getattr(table, "columns_mapped", {}).items()}
     rejects = []
@@ -247,8 +251,16 @@ def _reason(issue: RowIssue, headers: dict[str, str]) -> dict[str, Any]:
     return issue.as_json()
 
 
+def hash_column(hashes: np.ndarray) -> pd.arrays.ArrowExtensionArray:
+    """``(n, 8)`` uint8 row hashes as an Arrow ``fixed_size_binary(8)`` column (values are
+    ``bytes``), built without a Python object per row."""
+    block = np.ascontiguousarray(hashes, dtype=np.uint8)
+    arrow = pa.Array.from_buffers(pa.binary(8), len(block), [None, pa.py_buffer(block)])
+    return pd.arrays.ArrowExtensionArray(arrow)
+
+
 def _dedupe(
-    keys: np.ndarray, hashes: np.ndarray, issues: IssueCollector, row_numbers: np.ndarray
+    keys: pd.Series, hashes: np.ndarray, issues: IssueCollector, row_numbers: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Merge exact repeats of a key; quarantine later rows whose content differs.
 
@@ -257,7 +269,9 @@ def _dedupe(
     """
     n = len(keys)
     positions = np.flatnonzero(~issues.bad_mask(n))
-    codes, _ = pd.factorize(keys[positions])
+    # Arrow-backed keys are factorized by Arrow's hash table, without a Python object per key.
+    codes, _ = pd.factorize(keys.iloc[positions] if len(positions) < n else keys)
+    codes = np.asarray(codes)
     # Codes number the keys in order of appearance, so np.unique finds each key's first row.
     _, first_index = np.unique(codes, return_index=True)
     first_of_key = positions[first_index][codes]
@@ -273,7 +287,7 @@ def _dedupe(
         issues.by_row[row].append(
             RowIssue(
                 "layers.conflicting_duplicate",
-                source_id=str(keys[row]),
+                source_id=str(keys.iloc[row]),
                 first_row=int(row_numbers[first]),
             )
         )

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
+import pyarrow as pa
 
 from gis.errors import RowIssue
 from gis.queries import execute, fetch_all, fetch_one
@@ -130,7 +131,7 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
     return typed.drop(columns=["category"])
 
 
-def _existing_keys(conn: psycopg.Connection[Any], source: str, keys: np.ndarray) -> pd.DataFrame:
+def _existing_keys(conn: psycopg.Connection[Any], source: str, keys: pd.Series) -> pd.DataFrame:
     """Look up which of ``keys`` the source already has: incident id and stored row hash."""
     has_keys = fetch_one(conn, "incident_source_has_keys", source=source)
     if not has_keys or not has_keys["has_keys"]:
@@ -151,20 +152,19 @@ def store(
     # Locked before the keys are looked up, so that two imports of one source cannot both take
     # the same new key for theirs.
     execute(conn, "lock_incident_tables")
-    keys = clean["source_id"].astype(str).to_numpy(dtype=object)
-    existing = _existing_keys(conn, source, keys)
-    position = pd.Series(np.arange(n), index=keys)
-    existing_pos = (
-        position.reindex(existing["source_id"]).to_numpy() if len(existing) else np.array([], int)
-    )
+    hashes = hash_block(clean["row_hash"])
+    existing = _existing_keys(conn, source, clean["source_id"])
     is_new = np.ones(n, dtype=bool)
-    is_new[existing_pos] = False
     ids = np.zeros(n, dtype=np.int64)
+    changed = np.zeros(n, dtype=bool)
     if len(existing):
+        position = pd.Series(np.arange(n), index=clean["source_id"].to_numpy(dtype=object))
+        existing_pos = position.reindex(existing["source_id"]).to_numpy()
+        is_new[existing_pos] = False
         ids[existing_pos] = existing["incident_id"].to_numpy(dtype=np.int64)
-    stored_hash = np.full(n, None, dtype=object)
-    stored_hash[existing_pos] = [bytes(h) for h in existing["row_hash"]]
-    changed = ~is_new & (stored_hash != clean["row_hash"].to_numpy(dtype=object))
+        stored = np.array([bytes(h) for h in existing["row_hash"]], dtype=object)
+        ours = np.array([h.tobytes() for h in hashes[existing_pos]], dtype=object)
+        changed[existing_pos] = stored != ours
 
     new_count = int(is_new.sum())
     if new_count:
@@ -175,11 +175,14 @@ def store(
     data = _column_values(clean, ids=ids, source=source, batch_id=batch_id, srid=srid)
     key_data = {name: data[name] for name in ("source", "source_id", "occurred_from")}
     key_data["incident_id"] = ids
-    key_data["row_hash"] = clean["row_hash"].to_numpy(dtype=object)
+    key_data["row_hash"] = hashes
     if new_count:
         with bulk_load(conn, ("incident", "incident_key"), rows=new_count) as bulk:
-            _copy_subset(conn, "incident", data, is_new, freeze=bulk)
-            _copy_subset(conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS, freeze=bulk)
+            freeze = bool(bulk)
+            _copy_subset(
+                conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS, freeze=freeze
+            )
+            _copy_subset(conn, "incident", data, is_new, freeze=freeze)
     if changed.any():
         execute(conn, "create_changed_incident_stage")
         execute(conn, "create_changed_key_stage")
@@ -193,14 +196,31 @@ def store(
     }
 
 
+def hash_block(row_hash: pd.Series) -> np.ndarray:
+    """The ``row_hash`` column as an ``(n, 8)`` uint8 block (the COPY encoder's fixed width)."""
+    arrow = pa.array(row_hash)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    if pa.types.is_fixed_size_binary(arrow.type) and arrow.null_count == 0:
+        width = arrow.type.byte_width
+        block = np.frombuffer(arrow.buffers()[1], dtype=np.uint8)
+        return block[arrow.offset * width : (arrow.offset + len(arrow)) * width].reshape(-1, width)
+    return np.array([np.frombuffer(h, dtype=np.uint8) for h in row_hash], dtype=np.uint8)
+
+
+def _arrow_text(values: pd.Series) -> pd.Series:
+    """A text column as an Arrow-backed series (the COPY encoder then takes its buffers)."""
+    return values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
+
+
 def _column_values(
     clean: pd.DataFrame, *, ids: np.ndarray, source: str, batch_id: int, srid: int
 ) -> dict[str, Any]:
     n = len(clean)
     data: dict[str, Any] = {c: clean[c] for c, _ in _STORED if c in clean.columns}
     data["id"] = ids
-    data["source"] = np.full(n, source, dtype=object)
-    data["source_id"] = clean["source_id"].astype(str).to_numpy(dtype=object)
+    data["source"] = pd.Series(pd.array(pa.array([source]).take(np.zeros(n, dtype=np.int64))))
+    data["source_id"] = _arrow_text(clean["source_id"]).reset_index(drop=True)
     data["batch_id"] = np.full(n, batch_id, dtype=np.int64)
     data["geom"] = ewkb(clean.geometry, srid)
     for column in ("village_code", "grid_code"):
@@ -219,6 +239,9 @@ def _copy_subset(
     columns: tuple[tuple[str, str], ...] = _STORED,
     freeze: bool = False,
 ) -> None:
+    if mask.all():
+        copy_frame(conn, table, columns, data, len(mask), freeze=freeze)
+        return
     subset = {}
     for name, _ in columns:
         values = data[name]

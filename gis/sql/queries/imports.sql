@@ -54,6 +54,16 @@ SELECT i.indexname, i.indexdef
  WHERE i.schemaname = current_schema() AND i.tablename = %(table)s AND NOT x.indisunique
  ORDER BY i.indexname;
 
+-- name: key_constraints
+-- The primary-key and unique constraints of a table with their definitions, to rebuild after a bulk load.
+-- Constraints that a foreign key depends on are left out: they cannot be dropped.
+SELECT c.conname, pg_get_constraintdef(c.oid) AS definition
+  FROM pg_constraint c
+ WHERE c.conrelid = (quote_ident(current_schema()) || '.' || quote_ident(%(table)s))::regclass
+   AND c.contype IN ('p', 'u')
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
+ ORDER BY c.conname;
+
 -- name: import_batch_exists
 -- Whether an import batch with this number was committed.
 SELECT EXISTS (SELECT 1 FROM import_batch WHERE id = %(batch_id)s) AS exists;
