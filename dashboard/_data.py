@@ -8,27 +8,36 @@ WGS 84 longitude/latitude, and the two frames differ by centimetres, far below w
 shows. Coordinates are rounded to 6 decimals (about 0.1 m).
 
 Only base-layer geometry (admin units, grids, cameras, places) and per-grid incident counts
-reach the browser; incident points never do in this version (DESIGN §7: no more than about
-50,000 raw features).
+reach the browser from here (DESIGN §7: no more than about 50,000 raw features); incident
+points are served per viewport by their own route at street zoom.
+
+The base layers change only on import, so they are cached per process, keyed by the area and
+by :func:`layers.access.base_version` (one cheap query: the latest import batch and the row
+counts), so that a new import or a purge shows up on the next read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
 import layers
+from dashboard._fov import field_of_view
 from gis.db import Database, get_database
 from gis.messages import Language, t
+from gis.settings import get_settings
+from layers.access import base_version
+from layers.staff import mask_phone
 from layers.taxonomy import DATA_DIR, GROUP_ALIASES, default_taxonomy
 
 GROUP = "两抢一盗"
@@ -72,24 +81,57 @@ class IncidentFilter:
     ----------
     area
         Admin-code prefix (digits; ``""`` = the whole database).
+        A 15-digit grid code scopes the counts to that grid.
     start, end
         Dates, ``start <= occurred day < end`` (``end`` is exclusive), or ``None``.
     categories
         Category codes, names or ``两抢一盗``; ``None`` = every category.
+    hours
+        Hours of day ``(from, to)``, ``to`` exclusive, wrapping midnight when ``from > to``
+        (``(22, 6)``); ``None`` = the whole day. See :func:`layers.access.hour_filter` for how
+        an incident known only by a time window counts.
     """
 
     area: str = ""
     start: date | None = None
     end: date | None = None
     categories: tuple[str, ...] | None = None
+    hours: tuple[int, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The filter as the ``map-filter`` store holds it (other layers read it there)."""
+        return {
+            "area": self.area,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "categories": list(self.categories) if self.categories else None,
+            "hours": list(self.hours) if self.hours else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> IncidentFilter:
+        """The filter back from :meth:`to_json` (``None``: no filter)."""
+        if not data:
+            return cls()
+        hours = data.get("hours")
+        return cls(
+            area=data.get("area") or "",
+            start=date.fromisoformat(data["start"]) if data.get("start") else None,
+            end=date.fromisoformat(data["end"]) if data.get("end") else None,
+            categories=tuple(data["categories"]) if data.get("categories") else None,
+            hours=(int(hours[0]), int(hours[1])) if hours else None,
+        )
 
 
-def area_scope(township: str | None, village: str | None) -> str:
-    """The admin-code prefix of the chosen township or village (``""`` = everything).
+def area_scope(township: str | None, village: str | None, grid: str | None = None) -> str:
+    """The admin-code prefix of the chosen township, village or grid (``""`` = everything).
 
-    A village's scope is its 12-digit code; a township's is its 9-digit prefix (its code
-    without the trailing ``000``), which all its villages and grids share.
+    A grid's scope is its 15-digit code, a village's its 12-digit code; a township's is its
+    9-digit prefix (its code without the trailing ``000``), which all its villages and grids
+    share.
     """
+    if grid:
+        return grid
     if village:
         return village
     if township:
@@ -103,20 +145,47 @@ def parse_filter(
     start: str | None,
     end: str | None,
     categories: Iterable[str] | str | None,
+    *,
+    grid: str | None = None,
+    hours: tuple[int, int] | None = None,
 ) -> IncidentFilter:
     """Turn the map's control values into an :class:`IncidentFilter`.
 
     ``end`` is the last day the user picked, included; the filter stores the day after.
+    ``hours`` comes from :func:`hour_band`.
     """
     if isinstance(categories, str):
         categories = [categories]
     chosen = tuple(c for c in (categories or ()) if c)
     return IncidentFilter(
-        area=area_scope(township, village),
+        area=area_scope(township, village, grid),
         start=date.fromisoformat(start[:10]) if start else None,
         end=date.fromisoformat(end[:10]) + timedelta(days=1) if end else None,
         categories=chosen or None,
+        hours=hours,
     )
+
+
+def hour_band(value: Sequence[int] | None, wrap: bool = False) -> tuple[int, int] | None:
+    """The hours ``(from, to)`` of the hour slider, or ``None`` for the whole day.
+
+    ``value`` is the slider's ``[low, high]`` (0–24); with ``wrap`` the band is the hours
+    *outside* it, across midnight: ``[6, 22]`` wrapped is 22:00–06:00, ``(22, 6)``.
+    """
+    if not value:
+        return None
+    low, high = int(value[0]), int(value[1])
+    band = (high % 24, low or 24) if wrap else (low, high)
+    if band[0] == band[1] or (band[1] - band[0]) % 24 == 0:
+        return None
+    return band
+
+
+def hour_label(hours: tuple[int, int] | None, *, language: Language) -> str:
+    """``22:00–06:00``, or the catalogue's "all day"."""
+    if hours is None:
+        return t("dashboard.map.hours_all", language=language)
+    return f"{hours[0]:02d}:00–{hours[1]:02d}:00"
 
 
 # -- GeoJSON ------------------------------------------------------------------------------
@@ -191,8 +260,25 @@ def grid_features(grids: gpd.GeoDataFrame, villages: Mapping[str, str]) -> dict[
     )
 
 
+CAMERA_PROPERTIES = (
+    "source_id",
+    "camera_code",
+    "name",
+    "kind",
+    "status",
+    "installed_on",
+    "heading_deg",
+    "fov_deg",
+    "range_m",
+    "height_m",
+    "grid_code",
+    "tooltip",
+)
+
+
 def camera_features(cameras: gpd.GeoDataFrame, *, language: Language) -> dict[str, Any]:
-    """Cameras as GeoJSON points with ``status`` and a ``tooltip`` (name and status)."""
+    """Cameras as GeoJSON points with :data:`CAMERA_PROPERTIES` (the click panel and the
+    field-of-view wedge need nothing else) and a ``tooltip`` (name and status)."""
     frame = cameras.copy()
     if not frame.empty:
         frame["tooltip"] = [
@@ -201,7 +287,7 @@ def camera_features(cameras: gpd.GeoDataFrame, *, language: Language) -> dict[st
             else str(name)
             for name, s in zip(frame["name"], frame["status"], strict=True)
         ]
-    return feature_collection(frame, ["source_id", "name", "status", "kind", "tooltip"])
+    return feature_collection(frame, CAMERA_PROPERTIES)
 
 
 def place_features(places: gpd.GeoDataFrame, *, kind_names: Mapping[str, str]) -> dict[str, Any]:
@@ -270,12 +356,22 @@ class GridDetails:
     population: int | None
     incidents: int
     staff: list[dict[str, str | None]]
+    trend: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+
+    @property
+    def head(self) -> dict[str, str | None] | None:
+        """The grid head (网格长), if the grid has one."""
+        return next((s for s in self.staff if s["role"] == "网格长"), None)
 
 
 def grid_details(
-    properties: Mapping[str, Any], staff: pd.DataFrame, counts: Mapping[str, int]
+    properties: Mapping[str, Any],
+    staff: pd.DataFrame,
+    counts: Mapping[str, int],
+    trend: pd.Series | None = None,
 ) -> GridDetails:
-    """Combine a clicked grid's properties, its staff and the filter's counts."""
+    """Combine a clicked grid's properties, its staff, the filter's counts and the monthly
+    trend (a Series indexed by month, as :func:`layers.incident_monthly_counts` returns)."""
     code = str(properties["code"])
     rows: list[dict[str, str | None]] = []
     if not staff.empty:
@@ -297,7 +393,101 @@ def grid_details(
         population=_clean(properties.get("population")),
         incidents=int(counts.get(code, 0)),
         staff=rows,
+        trend=month_rows(trend),
     )
+
+
+def month_rows(trend: pd.Series | None) -> list[tuple[str, int]]:
+    """``[("2025-07", 3), …]`` of a monthly Series, oldest first."""
+    if trend is None or trend.empty:
+        return []
+    return [(pd.Timestamp(m).strftime("%Y-%m"), int(n)) for m, n in trend.items()]
+
+
+def grid_options(grids: gpd.GeoDataFrame, village: str | None) -> list[dict[str, str]]:
+    """Dropdown options of the grids of ``village``: ``code name`` (综合 grids first)."""
+    if grids.empty or not village:
+        return []
+    mine = grids[grids["village_code"] == village].sort_values("code")
+    return [
+        {"label": f"{c[-3:]} {n}" if n else c, "value": c}
+        for c, n in zip(mine["code"], mine["name"], strict=True)
+    ]
+
+
+def grid_properties(grids: gpd.GeoDataFrame, code: str, villages: Mapping[str, str]) -> dict | None:
+    """The properties a grid feature carries (see :func:`grid_features`), or ``None``."""
+    row = grids[grids["code"] == code]
+    if row.empty:
+        return None
+    return grid_features(row, villages)["features"][0]["properties"]
+
+
+def phones_visible(role: str) -> bool:
+    """Whether a dashboard role sees full phone numbers (``viewer`` sees them masked)."""
+    return role in ("staff", "admin")
+
+
+def masked_staff(staff: pd.DataFrame, *, role: str) -> pd.DataFrame:
+    """``staff`` with phones masked unless ``role`` may see them (:func:`phones_visible`)."""
+    if phones_visible(role) or staff.empty or "phone" not in staff:
+        return staff
+    return staff.assign(phone=staff["phone"].map(mask_phone))
+
+
+# -- the camera and incident panels ------------------------------------------------------------
+
+
+def camera_view(feature: Mapping[str, Any], *, srid: int) -> tuple[dict[str, Any], str]:
+    """The field of view of a clicked camera feature as a FeatureCollection, and its shape
+    (``wedge``, ``circle`` or ``none``; see :func:`dashboard._fov.field_of_view`)."""
+    lon, lat = feature["geometry"]["coordinates"][:2]
+    p = feature.get("properties") or {}
+    view = field_of_view(
+        float(lon),
+        float(lat),
+        heading_deg=p.get("heading_deg"),
+        fov_deg=p.get("fov_deg"),
+        range_m=p.get("range_m"),
+        srid=srid,
+    )
+    if view.geometry is None:
+        return {"type": "FeatureCollection", "features": []}, view.shape
+    frame = gpd.GeoDataFrame({"shape": [view.shape]}, geometry=[view.geometry], crs=srid)
+    return feature_collection(frame, ["shape"]), view.shape
+
+
+def incident_facts(row: Mapping[str, Any], *, language: Language) -> dict[str, Any]:
+    """What the incident panel shows, from :func:`layers.incident_detail`'s dict."""
+    name = row.get("category_en") if language == "en" else row.get("category_zh")
+    start, end = row.get("occurred_from"), row.get("occurred_to")
+    return {
+        "id": row["id"],
+        "category": f"{name or row.get('category_code')} ({row.get('category_code')})",
+        "category_raw": row.get("category_raw"),
+        "window": time_window(start, end),
+        "reported": _minute(row.get("reported_at")),
+        "address": row.get("address"),
+        "geocode_level": row.get("geocode_level"),
+        "grid": row.get("grid_code"),
+        "source": f"{row.get('source')} · {row.get('source_id')}",
+    }
+
+
+def time_window(start: datetime | None, end: datetime | None) -> str:
+    """``2026-03-01 22:10``, or ``2026-03-01 22:00 – 03-02 07:30`` for a window."""
+    if start is None:
+        return "—"
+    first = pd.Timestamp(start).strftime("%Y-%m-%d %H:%M")
+    if end is None or end == start:
+        return first
+    same_day = pd.Timestamp(end).date() == pd.Timestamp(start).date()
+    last = pd.Timestamp(end).strftime("%H:%M" if same_day else "%m-%d %H:%M")
+    return f"{first} – {last}"
+
+
+def _minute(value: datetime | None) -> str | None:
+    return None if value is None else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
 def role_label(role: str, *, language: Language) -> str:
@@ -349,21 +539,50 @@ class AreaLayers:
         return dict(zip(v["code"], v["name"], strict=True))
 
 
+_T = TypeVar("_T")
+_CACHE: dict[tuple[str, str, str], tuple[str, Any]] = {}
+_CACHE_SIZE = 64
+
+
+def cached(what: str, area: str, load: Callable[[], _T], db: Database) -> _T:
+    """``load()``, kept per process until :func:`layers.access.base_version` changes.
+
+    Keyed by the database, ``what`` and ``area``; at most :data:`_CACHE_SIZE` entries (the
+    oldest go first).
+    """
+    version = base_version(db=db)
+    key = (db.conninfo, what, area)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]  # type: ignore[no-any-return]
+    value = load()
+    _CACHE.pop(key, None)
+    _CACHE[key] = (version, value)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    return value
+
+
 def load_area(area: str, db: Database | None = None) -> AreaLayers:
-    """Read the base layers of ``area``; admin units always include the whole county, so
-    the boundaries around the chosen area stay visible."""
+    """Read the base layers of ``area`` (cached, see :func:`cached`); admin units always
+    include the whole county, so the boundaries around the chosen area stay visible."""
     db = db or database()
-    return AreaLayers(
-        admin_units=load_admin_units(db),
-        grids=layers.read("grids", area=area, db=db),  # type: ignore[arg-type]
-        cameras=layers.read("cameras", area=area, db=db),  # type: ignore[arg-type]
-        places=layers.read("places", area=area, db=db),  # type: ignore[arg-type]
-    )
+
+    def read() -> AreaLayers:
+        return AreaLayers(
+            admin_units=load_admin_units(db),
+            grids=layers.read("grids", area=area, db=db),  # type: ignore[arg-type]
+            cameras=layers.read("cameras", area=area, db=db),  # type: ignore[arg-type]
+            places=layers.read("places", area=area, db=db),  # type: ignore[arg-type]
+        )
+
+    return cached("area", area, read, db)
 
 
 def load_admin_units(db: Database | None = None) -> gpd.GeoDataFrame:
-    """Every admin unit (county, townships, villages)."""
-    return layers.read("admin_units", db=db or database())  # type: ignore[return-value]
+    """Every admin unit (county, townships, villages), cached (see :func:`cached`)."""
+    db = db or database()
+    return cached("admin_units", "", lambda: layers.read("admin_units", db=db), db)
 
 
 def load_counts(flt: IncidentFilter, db: Database | None = None) -> tuple[dict[str, int], int]:
@@ -374,15 +593,43 @@ def load_counts(flt: IncidentFilter, db: Database | None = None) -> tuple[dict[s
         start=flt.start,
         end=flt.end,
         categories=list(flt.categories) if flt.categories else None,
+        hours=flt.hours,
         db=db or database(),
     )
     total = sum(per_grid.values())
     return {str(code): n for code, n in per_grid.items() if code is not None}, total
 
 
-def load_staff(grid_code: str, db: Database | None = None) -> pd.DataFrame:
-    """The staff of one grid (phones unmasked: role-based masking comes with logins)."""
-    return layers.read("grid_staff", area=grid_code, db=db or database())
+def load_trend(grid_code: str, flt: IncidentFilter, db: Database | None = None) -> pd.Series:
+    """The grid's incidents per month for the filter's categories and hours: the 12 months
+    ending with the filter's last day, or with the latest incident's month."""
+    return layers.incident_monthly_counts(
+        area=grid_code,
+        until=flt.end - timedelta(days=1) if flt.end else None,
+        categories=list(flt.categories) if flt.categories else None,
+        hours=flt.hours,
+        db=db or database(),
+    )
+
+
+def load_staff(
+    grid_code: str, db: Database | None = None, *, role: str | None = None
+) -> pd.DataFrame:
+    """The staff of one grid, phones masked unless ``role`` (default the setting
+    ``PINGAN_DASHBOARD_ROLE``) may see them."""
+    staff = layers.read("grid_staff", area=grid_code, db=db or database())
+    return masked_staff(staff, role=role or get_settings().dashboard_role)
+
+
+def load_grid(code: str, db: Database | None = None) -> dict[str, Any] | None:
+    """The properties of one grid (from the cached layers of its village), or ``None``."""
+    area = load_area(code[:12], db)
+    return grid_properties(area.grids, code, area.villages)
+
+
+def load_incident(incident_id: int, db: Database | None = None) -> dict[str, Any] | None:
+    """One incident for its panel (:func:`layers.incident_detail`), or ``None``."""
+    return layers.incident_detail(incident_id, db=db or database())
 
 
 def admin_options(units: gpd.GeoDataFrame, *, level: str, parent: str | None = None) -> list[dict]:

@@ -14,7 +14,7 @@ from typing import Any
 import dash
 from dash import Dash, Input, Output, dcc, html
 
-from dashboard import _data
+from dashboard import _data, incident_points
 from dashboard.components import navbar
 from gis.db import Database
 from gis.messages import Language, t
@@ -47,6 +47,7 @@ def create_app(db: Database | None = None) -> Dash:
         Output("app-lang-label", "children"),
         Input("app-lang", "data"),
     )(translate_shell)
+    incident_points.register(app)
     return app
 
 

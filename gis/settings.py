@@ -57,6 +57,18 @@ def _parse_language(name: str, raw: str) -> str:
     return raw
 
 
+DASHBOARD_ROLES = ("viewer", "staff", "admin")
+"""Roles of a dashboard user, least privileged first."""
+
+
+def _parse_role(name: str, raw: str) -> str:
+    if raw not in DASHBOARD_ROLES:
+        raise SettingsError(
+            "settings.invalid", name=name, value=raw, expected=" | ".join(DASHBOARD_ROLES)
+        )
+    return raw
+
+
 def _setting(
     env: str, doc: str, parse: Callable[[str, str], Any] | None = None, **kwargs: Any
 ) -> Any:
@@ -131,6 +143,13 @@ class Settings:
         "Optional raster tile URL template for the map (Tianditu with a key, or an internal "
         "tile server). Default: none, the map draws only the app's own data.",
         default=None,
+    )
+    dashboard_role: str = _setting(
+        "PINGAN_DASHBOARD_ROLE",
+        "Role of every dashboard user until logins exist: `viewer` (default; phones of grid "
+        "staff are masked, `139****5678`), `staff` or `admin` (full phone numbers).",
+        _parse_role,
+        default="viewer",
     )
 
     @classmethod

@@ -3,7 +3,7 @@
 The public names are re-exported here so modules can move without breaking callers.
 """
 
-from layers.access import counts, incident_counts, read
+from layers.access import counts, incident_counts, incident_detail, incident_monthly_counts, read
 from layers.ingest import BASE_LAYERS, import_file, import_frame, import_table
 
 __all__ = [
@@ -13,5 +13,7 @@ __all__ = [
     "import_frame",
     "import_table",
     "incident_counts",
+    "incident_detail",
+    "incident_monthly_counts",
     "read",
 ]

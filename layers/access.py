@@ -69,6 +69,7 @@ def read(
     categories: list[str] | str | None = None,
     kinds: list[str] | None = None,
     mask_phones: bool = False,
+    hours: tuple[int, int] | None = None,
     db: Database | None = None,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read a base layer as a GeoDataFrame (or a DataFrame for layers without geometry).
@@ -89,6 +90,9 @@ def read(
         Places only: place kinds (``school``, ``market`` ...).
     mask_phones
         Grid staff only: show phones as ``139****5678``, for viewers who may not see them.
+    hours
+        Incidents only: hours of day ``(from, to)`` in the deployment time zone, ``to``
+        exclusive and possibly past midnight (``(22, 6)``); see :func:`hour_filter`.
     db
         The database; default the one the CLI uses (connecting is automatic).
 
@@ -102,6 +106,7 @@ def read(
     params: dict[str, Any] = {"scope": area_scope(area)}
     if layer == "incidents":
         params.update(_incident_filter(start, end, categories, timezone=db.timezone))
+        params.update(hour_filter(hours))
     if layer == "places":
         params["kinds"] = kinds
     with db.connection() as conn:
@@ -149,20 +154,116 @@ def incident_counts(
     start: str | date | datetime | None = None,
     end: str | date | datetime | None = None,
     categories: list[str] | str | None = None,
+    hours: tuple[int, int] | None = None,
     db: Database | None = None,
 ) -> dict[str | None, int]:
     """Incidents per grid code, counted in the database; ``None`` holds those outside every grid.
 
-    Takes the same filter as :func:`read` on ``incidents``.
+    Takes the same filter as :func:`read` on ``incidents``; ``area`` may also be one grid's
+    15-digit code (the grid's incidents only).
     """
     db = db or get_database()
     params = {
         "scope": area_scope(area),
         **_incident_filter(start, end, categories, timezone=db.timezone),
+        **hour_filter(hours),
     }
     with db.connection() as conn:
         rows = fetch_all(conn, "incident_counts_by_grid", **params)
     return {r["grid_code"]: int(r["incidents"]) for r in rows}
+
+
+def hour_filter(hours: tuple[int, int] | list[int] | None) -> dict[str, int | None]:
+    """The ``hour_from`` / ``hour_to`` parameters of the incident queries.
+
+    ``hours`` is ``(from, to)``: whole hours of the deployment time zone, ``0 <= from <= 23``,
+    ``1 <= to <= 24``, ``to`` exclusive; ``from > to`` wraps midnight (``(22, 6)`` is
+    22:00–06:00); ``None`` or a whole day is no filter. An incident known only by a time
+    window counts when the whole window lies inside the band (SQL ``incident_in_hours``,
+    migration 0004): a window longer than the band, or crossing its edge, has no known hour.
+    """
+    if hours is None:
+        return {"hour_from": None, "hour_to": None}
+    try:
+        first, last = (int(h) for h in hours)
+    except (TypeError, ValueError):
+        raise ValidationError("layers.bad_hours", hours=hours) from None
+    if not (0 <= first <= 23 and 1 <= last <= 24):
+        raise ValidationError("layers.bad_hours", hours=hours)
+    if (last - first) % 24 == 0:
+        return {"hour_from": None, "hour_to": None}
+    return {"hour_from": first, "hour_to": last}
+
+
+def incident_monthly_counts(
+    *,
+    area: str | None = None,
+    until: str | date | None = None,
+    categories: list[str] | str | None = None,
+    hours: tuple[int, int] | None = None,
+    db: Database | None = None,
+) -> pd.Series:
+    """Incidents per month of the 12 months ending with ``until``'s month, counted in the database.
+
+    Parameters
+    ----------
+    area
+        Admin-code prefix or one grid's 15-digit code; default everything.
+    until
+        A day of the last month; default the month of the latest incident in the database.
+    categories, hours
+        As in :func:`read`.
+
+    Returns
+    -------
+    Series of counts indexed by the first day of each month (deployment time zone), oldest
+    first, empty months included; empty when there are no incidents at all.
+    """
+    db = db or get_database()
+    params = {
+        "scope": area_scope(area),
+        "until": pd.Timestamp(until).date() if until is not None else None,
+        "categories": _incident_filter(None, None, categories, timezone=db.timezone)["categories"],
+        **hour_filter(hours),
+    }
+    with db.connection() as conn:
+        rows = fetch_all(conn, "incident_monthly_counts", **params)
+    return pd.Series(
+        [int(r["incidents"]) for r in rows],
+        index=pd.Index([r["month"] for r in rows], name="month"),
+        name="incidents",
+        dtype="int64",
+    )
+
+
+def incident_detail(
+    incident_id: int, *, area: str | None = None, db: Database | None = None
+) -> dict[str, Any] | None:
+    """One incident by id, as a dict, or ``None`` when it is not in ``area`` (or not at all).
+
+    Keys: ``id``, ``source``, ``source_id``, ``category_code``, ``category_zh``,
+    ``category_en``, ``category_raw``, ``occurred_from``, ``occurred_to``, ``reported_at``
+    (tz-aware, deployment time zone), ``address``, ``geocode_level``, ``merged_rows``,
+    ``village_code``, ``grid_code``, and the point ``x``/``y`` (longitude/latitude in the
+    storage CRS, ``srid``). The free-text description is not returned.
+    """
+    db = db or get_database()
+    with db.connection() as conn:
+        rows = fetch_all(
+            conn, "read_incident", incident_id=int(incident_id), scope=area_scope(area)
+        )
+    return dict(rows[0]) if rows else None
+
+
+def base_version(*, db: Database | None = None) -> str:
+    """A cheap stamp that changes whenever the base layers change (an import or a purge).
+
+    Caches of base layers key on it; it costs one small query.
+    """
+    db = db or get_database()
+    with db.connection() as conn:
+        (row,) = fetch_all(conn, "base_layers_version")
+    return f"{row['batch']}:{row['rows']}"
 
 
 def counts(*, area: str | None = None, db: Database | None = None) -> dict[str, int]:

@@ -57,6 +57,37 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "value": "test_value",
     "table": "incident",
     "count": 3,
+    "hour_from": 22,
+    "hour_to": 6,
+    "until": None,
+    "incident_id": 0,
+    "west": 119.0,
+    "south": 29.0,
+    "east": 119.1,
+    "north": 29.1,
+    "srid": 4490,
+    "cap": 10,
+    # analyses.sql
+    "run_kind": "hotspots",
+    "run_id": 0,
+    "area_code": "",
+    "period_from": None,
+    "period_to": None,
+    "params": "{}",
+    "log": "[]",
+    "summary": "{}",
+    "result": None,
+    "started_at": None,
+    "status": None,
+    "key_area_id": 0,
+    "from_status": "found",
+    "to_status": "listed",
+    "deadline": None,
+    "responsible_unit": None,
+    "note": None,
+    "actor": None,
+    "months": None,
+    "month": "2026-10-01",
 }
 
 # Temporary tables that some queries read, created by their callers in the same transaction.
@@ -68,6 +99,8 @@ STAGING = {
     " SELECT * FROM incident WITH NO DATA",
     "stage_key": "CREATE TEMP TABLE stage_key ON COMMIT DROP AS"
     " SELECT * FROM incident_key WITH NO DATA",
+    "stage_key_area": "CREATE TEMP TABLE stage_key_area ON COMMIT DROP AS"
+    " SELECT fingerprint, rule, area_code, name, reason, evidence, geom FROM key_area WITH NO DATA",
 }
 
 

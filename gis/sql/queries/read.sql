@@ -44,7 +44,8 @@ SELECT source, source_id, name, unit, leader, phone, members, area_code
  ORDER BY id;
 
 -- name: read_incidents
--- Incidents inside an admin-code prefix and [start, end) of occurred_from, of some categories (NULL = all).
+-- Incidents inside an admin-code prefix and [start, end) of occurred_from, of some categories (NULL = all)
+-- and hours of day (incident_in_hours; NULL = all day).
 SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c.name_en AS category_en,
        coalesce(c.two_robberies_one_theft, false) AS two_robberies_one_theft, i.category_raw,
        i.occurred_from, i.occurred_to, i.reported_at, i.occurred_date, i.address, i.geocode_level,
@@ -56,6 +57,7 @@ SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c
    AND (%(start)s::timestamptz IS NULL OR i.occurred_from >= %(start)s::timestamptz)
    AND (%(end)s::timestamptz IS NULL OR i.occurred_from < %(end)s::timestamptz)
    AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
+   AND incident_in_hours(i.occurred_from, i.occurred_to, %(hour_from)s, %(hour_to)s)
  ORDER BY i.occurred_from, i.id;
 
 -- name: read_addresses
@@ -67,15 +69,60 @@ SELECT source, source_id, address, province, city, county, township, village, gr
  ORDER BY id;
 
 -- name: incident_counts_by_grid
--- Incidents per grid inside an admin-code prefix and [start, end), of some categories (NULL = all);
--- incidents outside every grid come back under a NULL grid code.
+-- Incidents per grid inside a scope (an admin-code prefix, or a 15-digit grid code), [start, end),
+-- some categories (NULL = all) and hours of day (incident_in_hours; NULL = all day); incidents
+-- outside every grid come back under a NULL grid code.
 SELECT grid_code, count(*) AS incidents
   FROM incident
- WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%')
+ WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%'
+        OR (length(%(scope)s) > 12 AND grid_code = %(scope)s))
    AND (%(start)s::timestamptz IS NULL OR occurred_from >= %(start)s::timestamptz)
    AND (%(end)s::timestamptz IS NULL OR occurred_from < %(end)s::timestamptz)
    AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+   AND incident_in_hours(occurred_from, occurred_to, %(hour_from)s, %(hour_to)s)
  GROUP BY grid_code;
+
+-- name: incident_monthly_counts
+-- Incidents per month (deployment time zone) of the 12 months ending with the month of until
+-- (NULL: the month of the latest incident), inside a scope as incident_counts_by_grid, of some
+-- categories and hours; every month is returned, empty ones with 0.
+WITH last AS (
+    SELECT date_trunc('month', coalesce(%(until)s::date,
+                                        (SELECT max(occurred_from) FROM incident)::date))::date AS month
+), months AS (
+    SELECT generate_series(month - interval '11 months', month, interval '1 month')::date AS month
+      FROM last WHERE month IS NOT NULL
+), hits AS (
+    SELECT date_trunc('month', i.occurred_date)::date AS month, count(*) AS incidents
+      FROM incident i, last
+     WHERE i.occurred_from >= (last.month - interval '11 months')::timestamptz
+       AND i.occurred_from < (last.month + interval '1 month')::timestamptz
+       AND (%(scope)s = '' OR i.village_code LIKE %(scope)s || '%%'
+            OR (length(%(scope)s) > 12 AND i.grid_code = %(scope)s))
+       AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
+       AND incident_in_hours(i.occurred_from, i.occurred_to, %(hour_from)s, %(hour_to)s)
+     GROUP BY 1
+)
+SELECT m.month, coalesce(h.incidents, 0) AS incidents
+  FROM months m LEFT JOIN hits h USING (month)
+ ORDER BY m.month;
+
+-- name: read_incident
+-- One incident by id inside an admin-code prefix, with its category names and its point (no
+-- description: the dashboard's panel does not show free text).
+SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c.name_en AS category_en,
+       i.category_raw, i.occurred_from, i.occurred_to, i.reported_at, i.address, i.geocode_level,
+       i.merged_rows, i.village_code, i.grid_code, ST_X(i.geom) AS x, ST_Y(i.geom) AS y, ST_SRID(i.geom) AS srid
+  FROM incident i
+  LEFT JOIN incident_category c ON c.code = i.category_code
+ WHERE i.id = %(incident_id)s
+   AND (%(scope)s = '' OR i.village_code LIKE %(scope)s || '%%');
+
+-- name: base_layers_version
+-- A cheap version stamp of the base layers: it changes with every import batch and every purge.
+SELECT (SELECT coalesce(max(id), 0) FROM import_batch) AS batch,
+       (SELECT count(*) FROM admin_unit) + (SELECT count(*) FROM grid) + (SELECT count(*) FROM camera)
+       + (SELECT count(*) FROM place) + (SELECT count(*) FROM grid_assignment) AS rows;
 
 -- name: layer_counts
 -- Row counts of every base layer and the quarantine, inside an admin-code prefix.

@@ -1,0 +1,61 @@
+/* Incident points at street zoom (dashboard/incident_points.py).
+   pingan_points.url is a clientside callback: it builds the URL of the layer
+   map-incidents-points from the map's bounds and zoom and the map-filter store, with no round trip
+   to the server when the map moves. The box is snapped outward to the tiles of block_zoom
+   (the same arithmetic as dashboard.incident_points.snap), so small pans keep the URL and
+   fetch nothing. Below min_zoom the URL is null: the layer is empty and the grids carry the
+   counts. */
+(function () {
+    function tileX(lon, z) { return (lon + 180) / 360 * Math.pow(2, z); }
+    function tileY(lat, z) {
+        const r = Math.max(-85.0511, Math.min(85.0511, lat)) * Math.PI / 180;
+        return (1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * Math.pow(2, z);
+    }
+    function lonOf(x, z) { return x / Math.pow(2, z) * 360 - 180; }
+    function latOf(y, z) {
+        const n = Math.PI * (1 - 2 * y / Math.pow(2, z));
+        return Math.atan(Math.sinh(n)) * 180 / Math.PI;
+    }
+    function fixed(v) { return (Math.round(v * 1e6) / 1e6).toString(); }
+    function snap(bounds, z) {  // bounds: [[south, west], [north, east]]
+        const eps = 1e-4;
+        const x0 = Math.floor(tileX(bounds[0][1], z) + eps);
+        const x1 = Math.max(Math.ceil(tileX(bounds[1][1], z) - eps), x0 + 1);
+        const y0 = Math.floor(tileY(bounds[1][0], z) + eps);
+        const y1 = Math.max(Math.ceil(tileY(bounds[0][0], z) - eps), y0 + 1);
+        return [lonOf(x0, z), latOf(y1, z), lonOf(x1, z), latOf(y0, z)].map(fixed).join(",");
+    }
+    /* The map-filter store (IncidentFilter.to_json) as the route's query string. */
+    function query(flt) {
+        const parts = [];
+        const add = function (k, v) { parts.push(k + "=" + encodeURIComponent(v)); };
+        if (!flt) { return ""; }
+        if (flt.area) { add("area", flt.area); }
+        if (flt.start) { add("start", flt.start); }
+        if (flt.end) { add("end", flt.end); }
+        (flt.categories || []).forEach(function (c) { add("category", c); });
+        if (flt.hours) { add("hours", flt.hours[0] + "," + flt.hours[1]); }
+        return parts.length ? "&" + parts.join("&") : "";
+    }
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        pingan_points: {
+            url: function (bounds, zoom, flt, shown, hideout) {
+                const h = hideout || {};
+                if (!bounds || zoom === undefined || zoom === null || zoom < h.min_zoom) { return null; }
+                if (Array.isArray(shown) && shown.indexOf("points") < 0) { return null; }
+                return h.route + "?bbox=" + snap(bounds, h.block_zoom) + query(flt);
+            }
+        }
+    });
+    window.pingan = Object.assign({}, window.pingan, {
+        points: {
+            /* A single incident: a small dot (cheaper to draw than a marker icon). */
+            point: function (feature, latlng, context) {
+                return L.circleMarker(latlng, {
+                    pane: context.hideout.pane, radius: 5, color: "#ffffff", weight: 1,
+                    fillColor: "#b2182b", fillOpacity: 0.9
+                });
+            }
+        }
+    });
+})();
