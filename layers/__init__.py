@@ -3,11 +3,74 @@
 The public names are re-exported here so modules can move without breaking callers.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from layers.access import counts, incident_counts, incident_detail, incident_monthly_counts, read
 from layers.ingest import BASE_LAYERS, import_file, import_frame, import_table
 
+if TYPE_CHECKING:
+    from layers.analyses import (
+        AnalysisRun,
+        key_area_history,
+        kpis,
+        latest_run,
+        list_runs,
+        read_clusters,
+        read_hotspot_cells,
+        read_key_areas,
+        read_risk_grades,
+        read_run,
+        refresh_clusters,
+        refresh_emerging,
+        refresh_hotspots,
+        refresh_key_areas,
+        refresh_near_repeat,
+        refresh_profile,
+        refresh_risk,
+        risk_months,
+        run_backtest,
+        transition_key_area,
+    )
+
+# The derived layers (layers.analyses) pull in the statistics (scipy.stats, scikit-learn …);
+# they are imported on first use, so a command or page that only reads base layers starts fast.
+_ANALYSES = frozenset(
+    {
+        "AnalysisRun",
+        "key_area_history",
+        "kpis",
+        "latest_run",
+        "list_runs",
+        "read_clusters",
+        "read_hotspot_cells",
+        "read_key_areas",
+        "read_risk_grades",
+        "read_run",
+        "refresh_clusters",
+        "refresh_emerging",
+        "refresh_hotspots",
+        "refresh_key_areas",
+        "refresh_near_repeat",
+        "refresh_profile",
+        "refresh_risk",
+        "risk_months",
+        "run_backtest",
+        "transition_key_area",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ANALYSES:
+        from layers import analyses
+
+        return getattr(analyses, name)
+    raise AttributeError(f"module 'layers' has no attribute {name!r}")
+
+
 __all__ = [
     "BASE_LAYERS",
+    "AnalysisRun",
     "counts",
     "import_file",
     "import_frame",
@@ -15,5 +78,24 @@ __all__ = [
     "incident_counts",
     "incident_detail",
     "incident_monthly_counts",
+    "key_area_history",
+    "kpis",
+    "latest_run",
+    "list_runs",
     "read",
+    "read_clusters",
+    "read_hotspot_cells",
+    "read_key_areas",
+    "read_risk_grades",
+    "read_run",
+    "refresh_clusters",
+    "refresh_emerging",
+    "refresh_hotspots",
+    "refresh_key_areas",
+    "refresh_near_repeat",
+    "refresh_profile",
+    "refresh_risk",
+    "risk_months",
+    "run_backtest",
+    "transition_key_area",
 ]

@@ -17,7 +17,7 @@ from gis.db import open_database
 from gis.errors import PinganError, SettingsError
 from gis.messages import LANGUAGES, both, set_language, t
 from gis.settings import get_settings
-from pingan import data_commands, demo, serve
+from pingan import analyze_commands, data_commands, demo, serve
 from pingan._console import JsonOption, console, err_console, print_json, table
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app = typer.Typer(
 db_app = typer.Typer(help=both("cli.db.help"), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 data_commands.register(app)
+analyze_commands.register(app)
 demo.register(app)
 serve.register(app)
 
