@@ -329,7 +329,7 @@ def time_profiles(
         (0 = January) integer counts.
     """
     lab = np.asarray(labels, dtype=np.int64)
-    shapes = ((24, "hour"), (7, "dayofweek"), (12, "month"))
+    shapes = ((24, "hour"), (7, "day_of_week"), (12, "month"))
     if times is None:
         return tuple(np.zeros((n_clusters, w), dtype=np.int64) for w, _ in shapes)  # type: ignore[return-value]
     ts = pd.DatetimeIndex(pd.to_datetime(pd.Series(times).reset_index(drop=True)))
