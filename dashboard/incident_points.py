@@ -17,21 +17,25 @@ the layer ``map-incidents-points`` (dash-leaflet ``GeoJSON``, ``format="geobuf"`
 
 The answer is geobuf (``application/x-protobuf``) made by PostGIS, at most :data:`CAP`
 points, the latest first kept; headers ``X-Pingan-Count``, ``X-Pingan-Truncated`` (``1``
-when more matched) and ``Server-Timing`` (``db`` = the query, ``cache`` = a hit). Bad input
-gets a 400 with a bilingual JSON message. Answers are kept in a small per-process LRU for
-:data:`CACHE_SECONDS`.
+when more matched) and ``Server-Timing`` (``db`` = the query, ``cache`` = a hit, and
+``truncated`` when more matched: the page reads it there). Bad input
+gets a 400 with a bilingual JSON message. Answers are kept :data:`CACHE_SECONDS` in files that
+every gunicorn worker reads (:class:`_Cache`). When the box holds more than :data:`CAP`
+incidents, the page says so under the filters (``map-points-notice``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +46,8 @@ from flask import Response, request
 
 from dashboard import _data
 from gis.errors import PinganError, ValidationError
+from gis.messages import t
+from gis.settings import get_settings
 from layers.access import area_scope, hour_filter
 from layers.incident_points import DEFAULT_CAP, Box, IncidentPoints, incident_points
 
@@ -56,6 +62,8 @@ CACHE_BYTES = 64 * 2**20
 PARAMETERS = ("bbox", "area", "start", "end", "category", "hours")
 
 LAYER_ID = "map-incidents-points"
+NOTICE_ID = "map-points-notice"
+"""The page's element that says when the points of the view were capped."""
 
 ns = Namespace("pingan", "points")
 
@@ -181,45 +189,78 @@ def snap(box: Box, *, z: int = BLOCK_ZOOM) -> Box:
 
 @dataclass
 class _Cache:
-    """A least-recently-used map of answers with an age limit and a byte budget (per process;
-    gunicorn workers each hold their own)."""
+    """Answers kept as files, shared by every gunicorn worker of the server (each worker is a
+    process of its own: a per-process cache missed whenever a repeat reached the other one).
+
+    One file per answer, named by a hash of its key, in ``directory`` (default
+    ``$PINGAN_HOME/cache/points``): a first line ``count,truncated`` and the geobuf. An answer
+    older than ``max_age`` seconds is a miss; a file is written under a temporary name and
+    renamed, so a reader never sees half of one. After about an eighth of ``max_bytes`` has
+    been written, expired files are removed and then the oldest until the rest fit.
+    """
 
     max_bytes: int = CACHE_BYTES
     max_age: float = CACHE_SECONDS
+    directory: Path | None = None
 
     def __post_init__(self) -> None:
-        self._items: OrderedDict[Any, tuple[float, IncidentPoints]] = OrderedDict()
-        self._bytes = 0
+        self._written = 0
         self._lock = threading.Lock()
 
+    def folder(self) -> Path:
+        return self.directory or get_settings().home / "cache" / "points"
+
+    def _path(self, key: Any) -> Path:
+        return self.folder() / hashlib.sha256(repr(key).encode()).hexdigest()
+
     def get(self, key: Any) -> IncidentPoints | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
+        path = self._path(key)
+        try:
+            if time.time() - path.stat().st_mtime > self.max_age:
                 return None
-            if time.monotonic() - item[0] > self.max_age:
-                self._drop(key)
-                return None
-            self._items.move_to_end(key)
-            return item[1]
+            data = path.read_bytes()
+        except FileNotFoundError:  # never asked, or removed by a prune
+            return None
+        head, _, body = data.partition(b"\n")
+        count, truncated = head.split(b",")
+        return IncidentPoints(geobuf=body, count=int(count), truncated=truncated == b"1")
 
     def put(self, key: Any, value: IncidentPoints) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        temporary.write_bytes(b"%d,%d\n" % (value.count, value.truncated) + value.geobuf)
+        temporary.replace(path)
         with self._lock:
-            if key in self._items:
-                self._drop(key)
-            self._items[key] = (time.monotonic(), value)
-            self._bytes += len(value.geobuf)
-            while self._bytes > self.max_bytes and self._items:
-                self._drop(next(iter(self._items)))
+            self._written += len(value.geobuf)
+            if self._written < self.max_bytes // 8:
+                return
+            self._written = 0
+        self.prune()
+
+    def prune(self) -> None:
+        """Remove expired answers, then the oldest until the rest fit in ``max_bytes``."""
+        now = time.time()
+        files = []
+        for path in self.folder().glob("[0-9a-f]*"):  # not the files being written
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed by another worker meanwhile
+                continue
+            if now - stat.st_mtime > self.max_age:
+                path.unlink(missing_ok=True)
+            else:
+                files.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    def _drop(self, key: Any) -> None:
-        _, value = self._items.pop(key)
-        self._bytes -= len(value.geobuf)
+        for path in self.folder().glob("[0-9a-f]*"):
+            path.unlink(missing_ok=True)
 
 
 CACHE = _Cache()
@@ -227,7 +268,8 @@ CACHE = _Cache()
 
 def points_for(query: PointsQuery) -> tuple[IncidentPoints, bool]:
     """The answer to a parsed request, and whether it came from the cache."""
-    key = (tile_block(query.box), *(getattr(query, f) for f in _FILTER_FIELDS))
+    db = _data.database()
+    key = (db.conninfo, CAP, tile_block(query.box), *(getattr(query, f) for f in _FILTER_FIELDS))
     hit = CACHE.get(key)
     if hit is not None:
         return hit, True
@@ -239,7 +281,7 @@ def points_for(query: PointsQuery) -> tuple[IncidentPoints, bool]:
         categories=list(query.categories) if query.categories else None,
         hours=query.hours,
         cap=CAP,
-        db=_data.database(),
+        db=db,
     )
     CACHE.put(key, found)
     return found, False
@@ -259,7 +301,8 @@ def serve_points() -> Response:
     response = Response(found.geobuf, mimetype="application/x-protobuf")
     response.headers["X-Pingan-Count"] = str(found.count)
     response.headers["X-Pingan-Truncated"] = "1" if found.truncated else "0"
-    response.headers["Server-Timing"] = f"{'cache' if cached else 'db'};dur={elapsed:.1f}"
+    timing = f"{'cache' if cached else 'db'};dur={elapsed:.1f}"
+    response.headers["Server-Timing"] = timing + (", truncated" if found.truncated else "")
     response.headers["Cache-Control"] = f"private, max-age={int(CACHE_SECONDS)}"
     return response
 
@@ -287,14 +330,19 @@ def build() -> dl.GeoJSON:
             "route": ROUTE,
             "min_zoom": MIN_ZOOM,
             "block_zoom": BLOCK_ZOOM,
+            "capped": {
+                lang: t("dashboard.map.points_capped", language=lang, cap=f"{CAP:,}")
+                for lang in ("zh", "en")
+            },
         },
     )
 
 
 def register(app: Dash) -> None:
-    """Add :data:`ROUTE` to the app's server, and the browser-side callback that points the
+    """Add :data:`ROUTE` to the app's server, and the browser-side callbacks that point the
     layer at the viewport and the ``map-filter`` store (no server round trip when the map
-    moves; the filter's meaning stays in :func:`dashboard._data.parse_filter`)."""
+    moves; the filter's meaning stays in :func:`dashboard._data.parse_filter`) and fill
+    :data:`NOTICE_ID` when the answer was capped."""
     app.server.add_url_rule(ROUTE, "incident_points", serve_points)
     app.clientside_callback(
         ClientsideFunction(namespace="pingan_points", function_name="url"),
@@ -303,6 +351,14 @@ def register(app: Dash) -> None:
         Input("map-map", "zoom"),
         Input("map-filter", "data"),
         Input("map-layers", "value"),
+        State(LAYER_ID, "hideout"),
+    )
+    # Whether the answer was capped: the Server-Timing of the layer's own request.
+    app.clientside_callback(
+        ClientsideFunction(namespace="pingan_points", function_name="notice"),
+        Output(NOTICE_ID, "children"),
+        Input(LAYER_ID, "url"),
+        Input("app-lang", "data"),
         State(LAYER_ID, "hideout"),
     )
 

@@ -11,12 +11,15 @@ CRS, checked against the SRID the database reports for every row.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import psycopg
 import shapely
 
 from gis.db import Database, get_database
@@ -168,9 +171,25 @@ def incident_counts(
         **_incident_filter(start, end, categories, timezone=db.timezone),
         **hour_filter(hours),
     }
-    with db.connection() as conn:
+    with db.connection() as conn, custom_plans(conn):
         rows = fetch_all(conn, "incident_counts_by_grid", **params)
     return {r["grid_code"]: int(r["incidents"]) for r in rows}
+
+
+@contextlib.contextmanager
+def custom_plans(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Run the block's queries unprepared, so that PostgreSQL plans each for its values.
+
+    The incident queries take optional filters (``%(categories)s IS NULL OR ...``); a generic
+    plan, which psycopg's prepared statements get after a few calls, cannot use an index on a
+    filter it does not know is set, and falls back to reading the whole table.
+    """
+    threshold = conn.prepare_threshold
+    conn.prepare_threshold = None
+    try:
+        yield
+    finally:
+        conn.prepare_threshold = threshold
 
 
 def hour_filter(hours: tuple[int, int] | list[int] | None) -> dict[str, int | None]:
@@ -179,8 +198,10 @@ def hour_filter(hours: tuple[int, int] | list[int] | None) -> dict[str, int | No
     ``hours`` is ``(from, to)``: whole hours of the deployment time zone, ``0 <= from <= 23``,
     ``1 <= to <= 24``, ``to`` exclusive; ``from > to`` wraps midnight (``(22, 6)`` is
     22:00–06:00); ``None`` or a whole day is no filter. An incident known only by a time
-    window counts when the whole window lies inside the band (SQL ``incident_in_hours``,
-    migration 0004): a window longer than the band, or crossing its edge, has no known hour.
+    window counts when the whole window lies inside the band (SQL ``incident_hours_match``
+    on the stored ``occurred_hour`` and ``hour_span``, migration 0005; the rule of
+    ``incident_in_hours``, migration 0004): a window longer than the band, or crossing its
+    edge, has no known hour.
     """
     if hours is None:
         return {"hour_from": None, "hour_to": None}

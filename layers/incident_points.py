@@ -17,10 +17,14 @@ from typing import Any
 from gis.db import Database, get_database
 from gis.errors import ValidationError
 from gis.queries import fetch_one
-from layers.access import _incident_filter, area_scope, hour_filter
+from layers.access import _incident_filter, area_scope, custom_plans, hour_filter
 
-DEFAULT_CAP = 20_000
-"""Most points one answer carries (DESIGN §7: never more than about 50,000 raw features)."""
+DEFAULT_CAP = 5_000
+"""Most points one answer carries (DESIGN §7: never more than about 50,000 raw features).
+
+Finding the latest ``cap`` incidents of a dense box costs time in proportion to ``cap`` (the
+time index is read backwards until ``cap`` of them lie in the box), and so does encoding
+them; 5,000 clustered points are more than a street view can show apart."""
 
 MAX_SPAN_DEG = 0.25
 """Widest box accepted, in degrees of longitude or latitude: more than a 4K screen shows at
@@ -126,15 +130,10 @@ def incident_points(
         **_incident_filter(start, end, categories, timezone=db.timezone),
         **hour_filter(hours),
     }
-    with db.connection() as conn:
-        # Never a generic plan: the best plan depends on how many incidents the box holds
-        # (the geometry index for a village, the latest-first time index for a town centre).
-        threshold = conn.prepare_threshold
-        conn.prepare_threshold = None
-        try:
-            row = fetch_one(conn, "incident_points_geobuf", **params)
-        finally:
-            conn.prepare_threshold = threshold
+    # Never a generic plan: the best plan depends on how many incidents the box holds (the
+    # geometry index for a village, the latest-first time index for a town centre).
+    with db.connection() as conn, custom_plans(conn):
+        row = fetch_one(conn, "incident_points_geobuf", **params)
     matched = int(row["matched"]) if row else 0
     data = bytes(row["geobuf"]) if row and row["geobuf"] is not None else b""
     return IncidentPoints(geobuf=data, count=min(matched, cap), truncated=matched > cap)

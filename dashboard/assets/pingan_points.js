@@ -4,7 +4,7 @@
    to the server when the map moves. The box is snapped outward to the tiles of block_zoom
    (the same arithmetic as dashboard.incident_points.snap), so small pans keep the URL and
    fetch nothing. Below min_zoom the URL is null: the layer is empty and the grids carry the
-   counts. */
+   counts. pingan_points.notice says under the filters when an answer was capped. */
 (function () {
     function tileX(lon, z) { return (lon + 180) / 360 * Math.pow(2, z); }
     function tileY(lat, z) {
@@ -44,6 +44,26 @@
                 if (!bounds || zoom === undefined || zoom === null || zoom < h.min_zoom) { return null; }
                 if (Array.isArray(shown) && shown.indexOf("points") < 0) { return null; }
                 return h.route + "?bbox=" + snap(bounds, h.block_zoom) + query(flt);
+            },
+            /* The notice under the filters when the view holds more incidents than one answer
+               carries. The route names it in its Server-Timing header ("truncated"), which the
+               browser's resource timing exposes: the layer's own request is read, no second
+               one is made. */
+            notice: function (url, lang, hideout) {
+                if (!url) { return ""; }
+                const text = ((hideout || {}).capped || {})[lang === "en" ? "en" : "zh"] || "";
+                const name = new URL(url, window.location.href).href;
+                return new Promise(function (resolve) {
+                    const observer = new PerformanceObserver(function (list) {
+                        const mine = list.getEntries().filter(function (e) { return e.name === name; });
+                        if (!mine.length) { return; }
+                        observer.disconnect();
+                        const timing = mine[mine.length - 1].serverTiming || [];
+                        resolve(timing.some(function (t) { return t.name === "truncated"; }) ? text : "");
+                    });
+                    observer.observe({type: "resource", buffered: true});
+                    setTimeout(function () { observer.disconnect(); resolve(""); }, 60000);
+                });
             }
         }
     });

@@ -188,6 +188,7 @@ def _filters() -> html.Aside:
             html.Div(id="map-summary", className="summary"),
             html.Div(id="map-legend"),
             html.Div(id="map-empty", className="notice"),
+            html.Div(id="map-points-notice", className="notice"),  # dashboard.incident_points
         ],
         className="map-filters",
     )

@@ -102,6 +102,8 @@ def make_database(pg_cluster: LocalCluster, template_db: str) -> Iterator[MakeDa
                 conn.execute(
                     "UPDATE pingan_meta SET value = %s WHERE key = 'timezone'", (timezone,)
                 )
+                # The stored local hours follow the recorded time zone (migration 0005).
+                conn.execute("SELECT incident_hour_columns()")
         database = open_database(
             Settings(database_url=conninfo, storage_srid=STORAGE_SRID, pool_min=1, pool_max=4)
         )

@@ -11,7 +11,7 @@ WITH hits AS (
        AND (%(start)s::timestamptz IS NULL OR i.occurred_from >= %(start)s::timestamptz)
        AND (%(end)s::timestamptz IS NULL OR i.occurred_from < %(end)s::timestamptz)
        AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
-       AND incident_in_hours(i.occurred_from, i.occurred_to, %(hour_from)s, %(hour_to)s)
+       AND incident_hours_match(i.occurred_hour, i.hour_span, %(hour_from)s, %(hour_to)s)
      ORDER BY i.occurred_from DESC, i.id DESC
      LIMIT %(cap)s + 1
 )

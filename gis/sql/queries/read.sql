@@ -45,7 +45,7 @@ SELECT source, source_id, name, unit, leader, phone, members, area_code
 
 -- name: read_incidents
 -- Incidents inside an admin-code prefix and [start, end) of occurred_from, of some categories (NULL = all)
--- and hours of day (incident_in_hours; NULL = all day).
+-- and hours of day (incident_hours_match, migration 0005; NULL = all day).
 SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c.name_en AS category_en,
        coalesce(c.two_robberies_one_theft, false) AS two_robberies_one_theft, i.category_raw,
        i.occurred_from, i.occurred_to, i.reported_at, i.occurred_date, i.address, i.geocode_level,
@@ -57,7 +57,7 @@ SELECT i.id, i.source, i.source_id, i.category_code, c.name_zh AS category_zh, c
    AND (%(start)s::timestamptz IS NULL OR i.occurred_from >= %(start)s::timestamptz)
    AND (%(end)s::timestamptz IS NULL OR i.occurred_from < %(end)s::timestamptz)
    AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
-   AND incident_in_hours(i.occurred_from, i.occurred_to, %(hour_from)s, %(hour_to)s)
+   AND incident_hours_match(i.occurred_hour, i.hour_span, %(hour_from)s, %(hour_to)s)
  ORDER BY i.occurred_from, i.id;
 
 -- name: read_addresses
@@ -70,8 +70,9 @@ SELECT source, source_id, address, province, city, county, township, village, gr
 
 -- name: incident_counts_by_grid
 -- Incidents per grid inside a scope (an admin-code prefix, or a 15-digit grid code), [start, end),
--- some categories (NULL = all) and hours of day (incident_in_hours; NULL = all day); incidents
--- outside every grid come back under a NULL grid code.
+-- some categories (NULL = all) and hours of day (incident_hours_match, migration 0005; NULL = all
+-- day); incidents outside every grid come back under a NULL grid code. With a category filter the
+-- planner reads incident_counts_idx alone (an index-only scan), never the table.
 SELECT grid_code, count(*) AS incidents
   FROM incident
  WHERE (%(scope)s = '' OR village_code LIKE %(scope)s || '%%'
@@ -79,7 +80,7 @@ SELECT grid_code, count(*) AS incidents
    AND (%(start)s::timestamptz IS NULL OR occurred_from >= %(start)s::timestamptz)
    AND (%(end)s::timestamptz IS NULL OR occurred_from < %(end)s::timestamptz)
    AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
-   AND incident_in_hours(occurred_from, occurred_to, %(hour_from)s, %(hour_to)s)
+   AND incident_hours_match(occurred_hour, hour_span, %(hour_from)s, %(hour_to)s)
  GROUP BY grid_code;
 
 -- name: incident_monthly_counts
@@ -100,7 +101,7 @@ WITH last AS (
        AND (%(scope)s = '' OR i.village_code LIKE %(scope)s || '%%'
             OR (length(%(scope)s) > 12 AND i.grid_code = %(scope)s))
        AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
-       AND incident_in_hours(i.occurred_from, i.occurred_to, %(hour_from)s, %(hour_to)s)
+       AND incident_hours_match(i.occurred_hour, i.hour_span, %(hour_from)s, %(hour_to)s)
      GROUP BY 1
 )
 SELECT m.month, coalesce(h.incidents, 0) AS incidents
