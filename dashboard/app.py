@@ -8,6 +8,7 @@ the dashboard works on a network with no internet.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import _data, incident_points
 from dashboard.components import navbar
 from gis.db import Database
+from gis.errors import DatabaseError
 from gis.messages import Language, t
 
 HERE = Path(__file__).resolve().parent
@@ -48,7 +50,54 @@ def create_app(db: Database | None = None) -> Dash:
         Input("app-lang", "data"),
     )(translate_shell)
     incident_points.register(app)
+    _serialise_first_request(app)
     return app
+
+
+def _serialise_first_request(app: Dash) -> None:
+    """Run Dash's first-request set-up under a lock, so that the other threads wait for it.
+
+    Dash registers the script bundles, copies the pages' callbacks, adds the page router and
+    builds the validation layout (every page's layout: database reads) in ``before_request``
+    hooks that mark themselves done *before* doing the work (plotly/dash#3971). A second
+    request on another thread of the same process (gunicorn's gthread worker, the dev
+    server) then got a 500 on a bundle ("is not a registered library"), a callback list
+    without the router (an empty page), or an index without the validation layout ("ID not
+    found in layout" for every page's callbacks).
+    """
+    hooks = app.server.before_request_funcs.setdefault(None, [])
+    dash_hooks = tuple(hooks)
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def first_request_setup() -> None:
+        if done.is_set():
+            return
+        with lock:
+            if not done.is_set():
+                for hook in dash_hooks:
+                    hook()
+                done.set()
+
+    hooks[:] = [first_request_setup]
+
+
+def warm_up(app: Dash) -> None:
+    """Do the first request's set-up now: serve the index once, in this thread.
+
+    ``pingan serve`` calls it in each gunicorn worker before the worker accepts connections,
+    so no visitor waits for the set-up, and a worker whose pages cannot be built stops with
+    an error instead of answering 500.
+
+    Raises
+    ------
+    DatabaseError
+        The index did not answer 200 (the cause is in the log: most often the database).
+    """
+    with app.server.test_client() as client:
+        status = client.get(app.config.requests_pathname_prefix).status_code
+    if status != 200:
+        raise DatabaseError("dashboard.serve.not_ready", status=status)
 
 
 def _layout() -> html.Div:

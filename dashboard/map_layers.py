@@ -25,6 +25,7 @@ import dash_leaflet as dl
 from dash_extensions.javascript import Namespace
 
 from dashboard import _data, incident_points
+from dashboard.components import key_area_layer
 
 ns = Namespace("pingan", "map")
 
@@ -186,6 +187,16 @@ LAYERS: tuple[MapLayer, ...] = (
     MapLayer("cameras", "dashboard.map.layer_cameras", 440, _cameras, _camera_hideout),
     # Street-zoom incident points; its own callbacks read its checkbox (dashboard/incident_points).
     MapLayer("points", "dashboard.map.layer_points", 450, incident_points.build),
+    # The open key areas of the register (重点地区 page), drawn over the boundaries; off until
+    # ticked.
+    MapLayer(
+        "keyareas",
+        "dashboard.map.layer_keyareas",
+        425,
+        key_area_layer.build,
+        key_area_layer.hideout,
+        shown=False,
+    ),
 )
 """Every layer of the map, bottom first. Append new layers here."""
 

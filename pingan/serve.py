@@ -1,7 +1,9 @@
 """``pingan serve``: the dashboard, behind gunicorn (or the Dash dev server with ``--debug``).
 
 The database is prepared (managed cluster started, migrations applied) once in this process;
-each gunicorn worker then imports ``dashboard.wsgi`` after the fork and opens its own pool.
+each gunicorn worker then imports ``dashboard.wsgi`` after the fork, opens its own pool and
+serves the index once to itself (:func:`dashboard.app.warm_up`) before it accepts a
+connection: until then the other workers take them, so no browser meets a half-started worker.
 """
 
 from __future__ import annotations
@@ -43,8 +45,11 @@ def run_gunicorn(options: dict[str, Any]) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from dashboard.wsgi import server
+            # In the worker, before it accepts connections (there is no --preload).
+            from dashboard.app import warm_up
+            from dashboard.wsgi import app, server
 
+            warm_up(app)
             return server
 
     _Dashboard().run()

@@ -35,6 +35,12 @@ CHROMIUM_FLAGS = [
 ]
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
 ROOT = Path(__file__).resolve().parents[2]
+SERVE_SECONDS = 300
+"""How long a server may take to answer its first request: CI has 2 busy cores, and each
+gunicorn worker builds every page once before it accepts a connection."""
+WAIT_MS = 60_000
+"""How long a test waits for a condition in the browser by default (CI is slow); waits are
+on conditions, never on time."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,6 +67,12 @@ def demo_db(db: Any) -> Any:
 
 
 def _serve(db_url: str, tmp: Path, *extra: str) -> Iterator[str]:
+    """``pingan serve`` on a free port, yielded once it answers ``/`` with 200.
+
+    A gunicorn worker accepts connections only after it has served its own index once
+    (``dashboard.app.warm_up``), so the first answer comes from a worker that is fully set up,
+    and so does every later one.
+    """
     port = _free_port()
     log_path = tmp / f"serve-{port}.log"
     env = {**os.environ, "PINGAN_DATABASE_URL": db_url, "PINGAN_HOME": str(tmp / "home")}
@@ -74,12 +86,12 @@ def _serve(db_url: str, tmp: Path, *extra: str) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + SERVE_SECONDS
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"pingan serve exited:\n{log_path.read_text()}")
             try:
-                with urllib.request.urlopen(url + "/", timeout=5) as response:
+                with urllib.request.urlopen(url + "/", timeout=30) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -141,6 +153,14 @@ class PageRecord:
     def hosts(self) -> set[str]:
         return {urlparse(u).hostname or u for u in self.requests if not u.startswith("data:")}
 
+    def settle(self, timeout: float = WAIT_MS) -> None:
+        """Wait until Dash has no callback requested or running (the renderer's own
+        ``isLoading``, which Dash's test harness waits on too)."""
+        self.page.wait_for_function(
+            "window.store !== undefined && window.store.getState().isLoading === false",
+            timeout=timeout,
+        )
+
     def screenshot(self, name: str) -> Path:
         OUTPUT.mkdir(parents=True, exist_ok=True)
         path = OUTPUT / f"{name}.png"
@@ -155,6 +175,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[PageRecord]:
     Every test saves a screenshot of where it ended, named after the test.
     """
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(WAIT_MS)
     pg = context.new_page()
     record = PageRecord(pg)
     pg.on("request", lambda r: record.requests.append(r.url))
@@ -163,3 +184,26 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[PageRecord]:
     yield record
     record.screenshot(request.node.name)
     context.close()
+
+
+# -- the analysis pages (总览, 热点, 重点地区) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def analysed_db(demo_db: Any) -> Any:
+    """The demo county with its derived layers refreshed, as ``pingan analyze`` would:
+    Gi* hot spots of 两抢一盗, the key areas, and the risk grades of every month."""
+    import layers
+
+    layers.refresh_hotspots(categories=["两抢一盗"], db=demo_db)
+    layers.refresh_key_areas(db=demo_db)
+    layers.refresh_risk(db=demo_db)
+    return demo_db
+
+
+@pytest.fixture(scope="module")
+def analysis_url(
+    analysed_db: Any, db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The dashboard (``pingan serve``, 2 gunicorn workers) on the analysed demo county."""
+    yield from _serve(db_url, tmp_path_factory.mktemp("serve-analysis"), "--workers", "2")

@@ -22,7 +22,10 @@ def test_street_zoom_draws_clustered_points(page: PageRecord, server_url: str, d
         " {viewport: {center: [lat, lon], zoom: 16, transition: 'setView'}})",
         [lat, lon],
     )
-    page.page.wait_for_selector(POINTS, timeout=30_000)
+    # The map moves, reports its bounds and zoom, the clientside callback points the layer at
+    # the route, the layer fetches and clusters the points.
+    page.page.wait_for_selector(POINTS)
     assert any("/api/incident-points?bbox=" in u for u in page.requests)
+    page.settle()
     page.screenshot("street_points")
     assert page.errors == []
