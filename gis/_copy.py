@@ -11,7 +11,7 @@ extension length), then per tuple an int16 field count and per field an int32 by
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -191,15 +191,34 @@ def copy_chunks(
     columns: Sequence[CopyColumn], n: int, *, chunk_rows: int = 200_000
 ) -> Iterator[bytes | memoryview]:
     """Yield the whole binary COPY stream for ``columns`` in chunks of ``chunk_rows`` rows."""
+    return copy_stream(
+        (
+            [
+                CopyColumn(
+                    c.name, c.kind, slice_values(c.values, start, min(n, start + chunk_rows))
+                )
+                for c in columns
+            ],
+            min(n, start + chunk_rows) - start,
+        )
+        for start in range(0, n, chunk_rows)
+    )
+
+
+def copy_stream(
+    parts: Iterable[tuple[Sequence[CopyColumn], int]],
+) -> Iterator[bytes | memoryview]:
+    """Yield a whole binary COPY stream from ``(columns, rows)`` parts, each encoded only when
+    the consumer asks for it (so a part's columns may be computed lazily by ``parts``)."""
     yield SIGNATURE
-    for start in range(0, n, chunk_rows):
-        stop = min(n, start + chunk_rows)
-        part = [CopyColumn(c.name, c.kind, _slice(c.values, start, stop)) for c in columns]
-        yield encode_rows(part, stop - start)
+    for columns, n in parts:
+        if n:
+            yield encode_rows(columns, n)
     yield TRAILER
 
 
-def _slice(values: object, start: int, stop: int) -> object:
+def slice_values(values: object, start: int, stop: int) -> object:
+    """Rows ``start:stop`` of a column (numpy array, pandas Series or Index, list), by position."""
     if isinstance(values, pd.Series | pd.Index):
         return values.iloc[start:stop] if isinstance(values, pd.Series) else values[start:stop]
     return values[start:stop]  # type: ignore[index]

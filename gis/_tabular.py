@@ -373,30 +373,11 @@ def build_geometry(
     Rows that cannot be built hold ``None`` and get a :class:`RowIssue`. No reprojection and
     no range check happen here. Returns ``None`` when the frame has no geometry source.
     """
-    n = len(frame)
     geoms: np.ndarray | None = None
-    wkt_empty = np.ones(n, dtype=bool)
     if "lon" in columns and "lat" in columns:
-        lon_col, lat_col = columns["lon"], columns["lat"]
-        lon, lon_empty, lon_bad = parse_numbers(frame[lon_col])
-        lat, lat_empty, lat_bad = parse_numbers(frame[lat_col])
+        lon, lat = _lonlat(frame, columns, issues)
         geoms = np.asarray(shapely.points(lon, lat), dtype=object)
-        missing = np.isnan(lon) | np.isnan(lat)
-        geoms[missing] = None
-        wkt_col = columns.get("wkt")
-        wkt_empty = _wkt_empty(frame, wkt_col) if wkt_col else wkt_empty
-        for i in np.flatnonzero(missing & wkt_empty):
-            row: list[RowIssue] = []
-            if lon_empty[i] or lat_empty[i]:
-                empty_cols = [c for c, e in ((lon_col, lon_empty[i]), (lat_col, lat_empty[i])) if e]
-                empty_cols.sort(key=list(frame.columns).index)  # in file order
-                row.append(RowIssue("io.empty_coordinates", column=", ".join(empty_cols)))
-            for col, bad in ((lon_col, lon_bad), (lat_col, lat_bad)):
-                if bad[i]:
-                    row.append(
-                        RowIssue("io.bad_number", column=col, value=str(frame[col].iat[int(i)]))
-                    )
-            issues.setdefault(int(i), []).extend(row)
+        geoms[np.isnan(lon) | np.isnan(lat)] = None
     if "wkt" in columns:
         wkt_col = columns["wkt"]
         text = frame[wkt_col].astype("str").str.strip()
@@ -415,6 +396,43 @@ def build_geometry(
         else:
             geoms = np.where(wkt_empty, geoms, shapes)
     return geoms
+
+
+def lonlat_columns(
+    frame: pd.DataFrame, columns: dict[str, str], issues: dict[int, list[RowIssue]]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Coordinates of a text frame whose geometry comes from ``lon``/``lat`` columns alone, as
+    float arrays (NaN where missing, with a :class:`RowIssue`); ``None`` for any other source.
+
+    The importer's fast path for point files: no geometry object per row.
+    """
+    if "lon" not in columns or "lat" not in columns or "wkt" in columns:
+        return None
+    return _lonlat(frame, columns, issues)
+
+
+def _lonlat(
+    frame: pd.DataFrame, columns: dict[str, str], issues: dict[int, list[RowIssue]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse the ``lon``/``lat`` columns; rows without both (and without WKT) get an issue."""
+    n = len(frame)
+    lon_col, lat_col = columns["lon"], columns["lat"]
+    lon, lon_empty, lon_bad = parse_numbers(frame[lon_col])
+    lat, lat_empty, lat_bad = parse_numbers(frame[lat_col])
+    missing = np.isnan(lon) | np.isnan(lat)
+    wkt_col = columns.get("wkt")
+    wkt_empty = _wkt_empty(frame, wkt_col) if wkt_col else np.ones(n, dtype=bool)
+    for i in np.flatnonzero(missing & wkt_empty):
+        row: list[RowIssue] = []
+        if lon_empty[i] or lat_empty[i]:
+            empty_cols = [c for c, e in ((lon_col, lon_empty[i]), (lat_col, lat_empty[i])) if e]
+            empty_cols.sort(key=list(frame.columns).index)  # in file order
+            row.append(RowIssue("io.empty_coordinates", column=", ".join(empty_cols)))
+        for col, bad in ((lon_col, lon_bad), (lat_col, lat_bad)):
+            if bad[i]:
+                row.append(RowIssue("io.bad_number", column=col, value=str(frame[col].iat[int(i)])))
+        issues.setdefault(int(i), []).extend(row)
+    return lon, lat
 
 
 def _wkt_empty(frame: pd.DataFrame, column: str) -> np.ndarray:

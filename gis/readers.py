@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
+import shapely
 
 from gis import _tabular
 from gis._headers import (
@@ -75,7 +76,9 @@ class RawTable:
         The rows, index ``0..n-1``. Columns whose header is a known synonym (or is named in
         the user mapping) are renamed to their canonical name; other columns keep their
         header. ``geometry`` holds the shapes in :attr:`crs` (``None`` where a row's geometry
-        could not be built or the file has none). Tabular values are ``str``.
+        could not be built or the file has none). Tabular values are ``str``. Built on first
+        access from :attr:`attributes` (the same columns without geometry) and
+        :attr:`geometry` or :attr:`lonlat`.
     row_numbers
         For each frame row, the number a user sees: the line in a CSV (the first line of the
         file is 1, so with a header on line 1 the first data row is 2), the sheet row of a
@@ -103,10 +106,15 @@ class RawTable:
     warnings
         File-level remarks, "中文 / English" (no ``.prj``, two headers meaning one column,
         a skipped title row, several layers ...).
+    geometry
+        The shapes, or ``None`` when the file has none or they come from ``lon``/``lat``.
+    lonlat
+        A tabular file's ``lon``/``lat`` columns parsed to floats (NaN where missing, the row
+        then has an issue), when they are its only geometry source; else ``None``.
     """
 
     path: Path
-    frame: gpd.GeoDataFrame
+    attributes: pd.DataFrame
     row_numbers: np.ndarray
     raw_rows: Sequence[dict[str, Any]]
     row_issues: dict[int, list[RowIssue]]
@@ -117,9 +125,33 @@ class RawTable:
     layer_name: str | None = None
     format: str = ""
     warnings: list[str] = field(default_factory=list)
+    geometry: np.ndarray | None = None
+    lonlat: tuple[np.ndarray, np.ndarray] | None = None
+    _frame: gpd.GeoDataFrame | None = field(default=None, repr=False)
+
+    @property
+    def frame(self) -> gpd.GeoDataFrame:
+        """:attr:`attributes` with the ``geometry`` column, built on first access (a file of
+        lon/lat columns keeps only :attr:`lonlat` until then)."""
+        if self._frame is None:
+            geometry = self.geometry
+            if geometry is None and self.lonlat is not None:
+                lon, lat = self.lonlat
+                geometry = np.asarray(shapely.points(lon, lat), dtype=object)
+                geometry[np.isnan(lon) | np.isnan(lat)] = None
+            if geometry is None:
+                geometry = np.full(len(self.attributes), None, dtype=object)
+            series = gpd.GeoSeries(geometry, index=self.attributes.index)
+            self._frame = gpd.GeoDataFrame(self.attributes, geometry=series, crs=self.crs)
+        return self._frame
+
+    @property
+    def frame_built(self) -> bool:
+        """Whether :attr:`frame` was built (and may since have been edited by the caller)."""
+        return self._frame is not None
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.attributes)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -316,9 +348,12 @@ def _finish(
         exclude=GEOMETRY_SOURCES if geometry is not None else (),
     )
     warnings = [*warnings, *result.warnings]
+    lonlat = None
     if geometry is None:
         sources = {c: h for h, c in result.mapped.items() if c in GEOMETRY_SOURCES}
-        geometry = _tabular.build_geometry(frame, sources, issues)
+        lonlat = _tabular.lonlat_columns(frame, sources, issues)
+        if lonlat is None:
+            geometry = _tabular.build_geometry(frame, sources, issues)
     # A kept header equal to a canonical target (or to "geometry") would clash: suffix it.
     taken = {*result.mapped.values(), "geometry"}
     renames = dict(result.mapped)
@@ -326,12 +361,11 @@ def _finish(
         if header not in renames and header in taken:
             renames[header] = f"{header}_raw"
     out = frame.rename(columns=renames)
-    if geometry is None:
-        geometry = np.full(len(out), None, dtype=object)
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, index=out.index), crs=crs)
     return RawTable(
         path=path,
-        frame=gdf,
+        attributes=out,
+        geometry=geometry,
+        lonlat=lonlat,
         row_numbers=np.asarray(row_numbers, dtype=np.int64),
         raw_rows=_tabular.RawRows(frame if raw is None else raw.reset_index(drop=True)),
         row_issues=issues,

@@ -7,14 +7,17 @@ code and the grid's village; a point outside every grid takes the village it lie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import psycopg
+import pyarrow as pa
 import shapely
 
-from gis.h3cells import points_to_cell_columns
+from gis.h3cells import cells_to_polygons, points_to_cell_columns, points_to_cells
 from gis.queries import fetch_all
 
 
@@ -42,6 +45,8 @@ class AreaIndex:
     grid_codes: np.ndarray
     grid_villages: np.ndarray
     grid_polygons: np.ndarray
+    # H3 cells already classified by _cell_owners (sorted) and their grid: filled as points come.
+    _cells: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, conn: psycopg.Connection[Any]) -> AreaIndex:
@@ -82,19 +87,111 @@ class AreaIndex:
 
         ``points`` may hold polygons too (places); their point on surface is used.
         """
-        probes = representative_points(points)
-        village = np.full(len(probes), None, dtype=object)
-        grid = np.full(len(probes), None, dtype=object)
-        grid_hit = self._first_hit(probes, self.grid_polygons, self.grid_codes)
-        in_grid = grid_hit >= 0
-        grid[in_grid] = self.grid_codes[grid_hit[in_grid]]
-        village[in_grid] = self.grid_villages[grid_hit[in_grid]]
-        rest = np.flatnonzero(~in_grid | (village == None))  # noqa: E711 - elementwise
+        village, grid = self._exact(representative_points(points))
+        codes = np.asarray([*self._codes.to_pylist(), None], dtype=object)
+        return codes[village], codes[grid]
+
+    def _exact(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Village and grid of each point as positions in :attr:`_codes` (-1: none)."""
+        n_grids = len(self.grid_codes)
+        grid = self._first_hit(probes, self.grid_polygons, self.grid_codes)
+        village = np.where(grid >= 0, n_grids + grid, -1)
+        village[grid >= 0] = np.where(
+            self._grid_has_village[grid[grid >= 0]], village[grid >= 0], -1
+        )
+        rest = np.flatnonzero(village < 0)
         if len(rest):
-            village_hit = self._first_hit(probes[rest], self.village_polygons, self.village_codes)
-            found = village_hit >= 0
-            village[rest[found]] = self.village_codes[village_hit[found]]
+            hit = self._first_hit(probes[rest], self.village_polygons, self.village_codes)
+            village[rest] = np.where(hit >= 0, 2 * n_grids + hit, -1)
         return village, grid
+
+    def assign_xy(
+        self, lon: np.ndarray, lat: np.ndarray, *, cells: np.ndarray | None = None
+    ) -> tuple[pd.Series, pd.Series]:
+        """:meth:`assign` for points given as coordinate arrays (storage CRS, degrees); the codes
+        come as Arrow-backed text series (nulls where no polygon holds the point).
+
+        Most points are placed through their H3 cell (``cells``: resolution
+        :data:`LOOKUP_RESOLUTION`, computed when not given): a cell that lies wholly inside
+        one grid and touches no other gives that grid, by a hash lookup. Cells are classified
+        once per index, and only cells that hold points. The points of the other cells (near a
+        grid boundary, outside every grid) are tested exactly, as :meth:`assign` does, so the
+        answer equals :meth:`assign`'s.
+        """
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        if cells is None:
+            cells = points_to_cells(lon, lat, LOOKUP_RESOLUTION)
+        grid = self._cell_owners(cells)
+        inside = grid >= 0
+        village = np.where(inside, len(self.grid_codes) + grid, -1)
+        village[inside] = np.where(self._grid_has_village[grid[inside]], village[inside], -1)
+        rest = np.flatnonzero((village < 0) & ~(np.isnan(lon) | np.isnan(lat)))
+        if len(rest):
+            village[rest], grid[rest] = self._exact(shapely.points(lon[rest], lat[rest]))
+        return self._take(village), self._take(grid)
+
+    def _take(self, positions: np.ndarray) -> pd.Series:
+        taken = self._codes.take(pa.array(positions, mask=positions < 0))
+        return pd.Series(pd.arrays.ArrowExtensionArray(taken))
+
+    @cached_property
+    def _codes(self) -> pa.Array:
+        """Grid codes, then each grid's village code, then village codes, as one text array."""
+        values = [*self.grid_codes, *self.grid_villages, *self.village_codes]
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+    @cached_property
+    def _grid_has_village(self) -> np.ndarray:
+        return np.array([v is not None for v in self.grid_villages], dtype=bool)
+
+    def _cell_owners(self, cells: np.ndarray) -> np.ndarray:
+        """For each cell, the index of the one grid it lies wholly inside, else -1.
+
+        A cell must lie at least :data:`_CELL_MARGIN` inside its grid (which absorbs the gap
+        between a cell's straight-edged polygon and the points H3 gives it) and touch no other
+        grid (overlapping grids are left to the exact test).
+        """
+        if len(self.grid_polygons) == 0:
+            return np.full(len(cells), -1, dtype=np.int64)
+        known = self._cells.get("known", pd.Index(_NO_CELLS))
+        owners = self._cells.get("owners", _NO_CELLS)
+        pos = known.get_indexer(cells)
+        unknown = (pos < 0) & (cells != 0)
+        if unknown.any():
+            new = pd.unique(cells[unknown])
+            hexagons = cells_to_polygons(new)
+            hex_idx, grid_idx = self._grid_tree.query(hexagons, predicate="intersects")
+            touches = np.bincount(hex_idx, minlength=len(new))
+            owner = np.full(len(new), -1, dtype=np.int64)
+            single = touches[hex_idx] == 1
+            candidates, grids = hex_idx[single], grid_idx[single]
+            inside = shapely.contains_properly(
+                self.grid_polygons[grids], hexagons[candidates]
+            ) & ~shapely.dwithin(self._grid_edges[grids], hexagons[candidates], _CELL_MARGIN)
+            owner[candidates[inside]] = grids[inside]
+            known = known.append(pd.Index(new))
+            owners = np.concatenate([owners, owner])
+            self._cells.update(known=known, owners=owners)
+            pos = known.get_indexer(cells)
+        return np.where(pos >= 0, owners[pos], -1)
+
+    @cached_property
+    def _grid_tree(self) -> shapely.STRtree:
+        shapely.prepare(self.grid_polygons)
+        return shapely.STRtree(self.grid_polygons)
+
+    @cached_property
+    def _grid_edges(self) -> np.ndarray:
+        return shapely.boundary(self.grid_polygons)
+
+
+_NO_CELLS = np.empty(0, dtype=np.int64)
+# Cells of this resolution (edges ≈ 66 m) place points in grids; it is the finest H3 column
+# stored, so every point's cell is computed anyway.
+LOOKUP_RESOLUTION = 10
+# Degrees (≈ 0.1 m): far more than the curvature of a cell edge, far less than any grid.
+_CELL_MARGIN = 1e-6
 
 
 def h3_columns(points: np.ndarray) -> dict[str, np.ndarray]:

@@ -157,27 +157,13 @@ def prepare_geometry(
     lon, lat = _lonlat(np.asarray(series.array, dtype=object))
     _check_range(lon, lat, issues)
     if kind in ("point", "point_or_polygon"):
-        findings = gcrs.detect_coordinate_problems(
+        warnings += _check_positions(
             lon,
             lat,
+            issues,
             area_bounds=area_bounds,
             reference=reference_lonlat if declared is None else None,
         )
-        for finding in findings:
-            if finding.kind == "outside_area" and len(finding.rows):
-                issues.add(
-                    finding.rows,
-                    lambda r, lon=lon, lat=lat: RowIssue(
-                        "layers.outside_area",
-                        lon=round(float(lon[r]), 6),
-                        lat=round(float(lat[r]), 6),
-                    ),
-                )
-            elif finding.kind in _ROW_FINDINGS and len(finding.rows):
-                fresh = finding.rows[~issues.bad_mask(len(lon))[finding.rows]]
-                issues.add(fresh, _ROW_FINDINGS[finding.kind](lon, lat))
-            elif finding.kind in ("gcj02_offset", "bd09_offset"):
-                warnings.append(finding.message)
 
     if kind == "polygon":
         series = series.apply(
@@ -196,12 +182,113 @@ def prepare_geometry(
             arr = np.asarray(series.array, dtype=object)
             arr[rows[~still_multi]] = merged[~still_multi]
             series = gpd.GeoSeries(arr, crs=target)
-    crs_text = (
-        declared.value
-        if isinstance(declared, gcrs.OffsetDatum)
-        else (declared.to_string() if declared is not None else f"EPSG:{storage_srid} (assumed)")
+    return GeometryResult(
+        geometry=series, source_crs=_crs_text(declared, storage_srid), warnings=warnings
     )
-    return GeometryResult(geometry=series, source_crs=crs_text, warnings=warnings)
+
+
+def _check_positions(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    issues: IssueCollector,
+    *,
+    area_bounds: tuple[float, float, float, float] | None,
+    reference: tuple[np.ndarray, np.ndarray] | None,
+) -> list[str]:
+    """Quarantine points outside the area or with swapped/projected numbers; return the
+    file-level warnings (a GCJ-02/BD-09 offset)."""
+    warnings: list[str] = []
+    findings = gcrs.detect_coordinate_problems(
+        lon, lat, area_bounds=area_bounds, reference=reference
+    )
+    for finding in findings:
+        if finding.kind == "outside_area" and len(finding.rows):
+            issues.add(
+                finding.rows,
+                lambda r: RowIssue(
+                    "layers.outside_area",
+                    lon=round(float(lon[r]), 6),
+                    lat=round(float(lat[r]), 6),
+                ),
+            )
+        elif finding.kind in _ROW_FINDINGS and len(finding.rows):
+            fresh = finding.rows[~issues.bad_mask(len(lon))[finding.rows]]
+            issues.add(fresh, _ROW_FINDINGS[finding.kind](lon, lat))
+        elif finding.kind in ("gcj02_offset", "bd09_offset"):
+            warnings.append(finding.message)
+    return warnings
+
+
+@dataclass
+class PointsResult:
+    """Point coordinates in the storage CRS (degrees; NaN where missing), plus decisions."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    source_crs: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare_points(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    declared: pyproj.CRS | gcrs.OffsetDatum | None,
+    storage_srid: int,
+    issues: IssueCollector,
+    area_bounds: tuple[float, float, float, float] | None = None,
+    reference_lonlat: tuple[np.ndarray, np.ndarray] | None = None,
+    swap_axes: bool = False,
+    file_name: str = "",
+) -> PointsResult:
+    """:func:`prepare_geometry` for points given as coordinate arrays (a file's lon/lat
+    columns), with the same rules and issues, and no geometry object per point.
+
+    ``lon``/``lat`` are in ``declared`` (degrees, or metres for a projected CRS), NaN where
+    missing; the result is in ``storage_srid``. A point with finite coordinates is always a
+    valid point, so the type and validity checks have nothing to find.
+    """
+    x = np.array(lon, dtype=float)
+    y = np.array(lat, dtype=float)
+    if swap_axes:
+        x, y = y, x
+    warnings: list[str] = []
+    missing = np.isnan(x) | np.isnan(y)
+    x[missing] = y[missing] = np.nan
+    already = issues.bad_mask(len(x))
+    issues.add(np.flatnonzero(missing & ~already), lambda _r: RowIssue("layers.missing_geometry"))
+    source_crs = declared
+    if declared is None:
+        source_crs = _undeclared_crs(x, y, issues, file_name=file_name)
+        warnings.append(both("layers.crs_assumed", crs=f"EPSG:{storage_srid}"))
+    elif isinstance(declared, gcrs.OffsetDatum):
+        x, y = gcrs.to_wgs84(x, y, declared)
+        source_crs = pyproj.CRS.from_epsg(4326)
+        warnings.append(both("layers.offset_converted", datum=declared.value))
+    target = pyproj.CRS.from_epsg(storage_srid)
+    assert isinstance(source_crs, pyproj.CRS)
+    if not source_crs.equals(target) and source_crs.to_epsg() not in _SAME_FRAME:
+        transformer = pyproj.Transformer.from_crs(source_crs, target, always_xy=True)
+        x, y = transformer.transform(x, y)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        x[missing] = y[missing] = np.nan
+    _check_range(x, y, issues)
+    warnings += _check_positions(
+        x,
+        y,
+        issues,
+        area_bounds=area_bounds,
+        reference=reference_lonlat if declared is None else None,
+    )
+    return PointsResult(
+        lon=x, lat=y, source_crs=_crs_text(declared, storage_srid), warnings=warnings
+    )
+
+
+def _crs_text(declared: pyproj.CRS | gcrs.OffsetDatum | None, storage_srid: int) -> str:
+    if isinstance(declared, gcrs.OffsetDatum):
+        return declared.value
+    return declared.to_string() if declared is not None else f"EPSG:{storage_srid} (assumed)"
 
 
 def _swapped(lon: np.ndarray, lat: np.ndarray) -> Callable[[int], RowIssue]:

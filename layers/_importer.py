@@ -22,7 +22,7 @@ import shapely
 
 from gis.errors import RowIssue
 from gis.readers import RawTable, file_sha256, read_table
-from layers._geometry import prepare_geometry, resolve_declared_crs
+from layers._geometry import prepare_geometry, prepare_points, resolve_declared_crs
 from layers._spec import IssueCollector, LayerSpec, as_python, row_hashes, validate_columns
 
 Progress = Callable[[str, float], None]
@@ -47,7 +47,8 @@ class Prepared:
     ----------
     clean
         Canonical columns plus ``source_id``, ``row_number``, ``merged_rows``, ``row_hash`` and
-        ``geometry`` in the storage CRS.
+        ``geometry`` in the storage CRS: a GeoDataFrame; with ``prepare(points_as_arrays=True)``
+        a DataFrame whose points are the float columns ``lon`` and ``lat`` instead.
     rejects
         One dict per quarantined row: ``row_number``, ``source_id``, ``raw``, ``reasons``.
     counts
@@ -55,7 +56,7 @@ class Prepared:
     """
 
     spec: LayerSpec
-    clean: gpd.GeoDataFrame
+    clean: pd.DataFrame
     rejects: list[dict[str, Any]]
     counts: dict[str, int]
     warnings: list[str] = field(default_factory=list)
@@ -80,6 +81,8 @@ class ImportSummary:
     warnings: list[str] = field(default_factory=list)
     source_crs: str | None = None
     seconds: float = 0.0
+    # Seconds per phase (read, validate, assign, write, keys, rows, indexes, commit ...).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -107,6 +110,7 @@ def prepare(
     crs: str | None = None,
     swap_axes: bool = False,
     refine: Callable[[pd.DataFrame, IssueCollector, ImportContext], pd.DataFrame] | None = None,
+    points_as_arrays: bool = False,
 ) -> Prepared:
     """Validate raw rows of ``spec``'s layer; see the module docstring.
 
@@ -118,9 +122,17 @@ def prepare(
         The user's ``--crs`` (``EPSG:xxxx``, ``gcj02``, ``bd09``); overrides the file's CRS.
     refine
         Layer-specific rules run on the typed columns (e.g. incident categories and windows).
+    points_as_arrays
+        For a point layer read from lon/lat columns, give ``clean`` float columns ``lon`` and
+        ``lat`` (storage CRS, degrees) instead of a geometry column: no geometry object is
+        made per row (the incident store writes EWKB straight from the arrays).
     """
+    lonlat = None
     if isinstance(table, RawTable):
-        frame = table.frame
+        # Coordinate arrays unless the caller has built (and perhaps edited) the frame.
+        frame = table.frame if table.frame_built else table.attributes
+        if not table.frame_built and spec.geometry in ("point", "point_or_polygon"):
+            lonlat = table.lonlat
         row_numbers = np.asarray(table.row_numbers, dtype=np.int64)
         raw_rows = table.raw_rows
         file_crs = table.crs
@@ -148,9 +160,29 @@ def prepare(
         issues.extend(check(typed))
 
     source_crs = None
-    if spec.geometry is not None:
+    x = y = None
+    geometry: gpd.GeoSeries | None
+    if spec.geometry is not None and lonlat is not None:
+        points = prepare_points(
+            *lonlat,
+            declared=resolve_declared_crs(crs, file_crs, file_name=file_name),
+            storage_srid=context.storage_srid,
+            issues=issues,
+            area_bounds=context.area_bounds,
+            reference_lonlat=context.reference_lonlat,
+            swap_axes=swap_axes,
+            file_name=file_name,
+        )
+        warnings.extend(points.warnings)
+        source_crs = points.source_crs
+        x, y = points.lon, points.lat
+        geometry = None
+    elif spec.geometry is not None:
         declared = resolve_declared_crs(crs, file_crs, file_name=file_name)
-        geometry_in = frame.geometry if "geometry" in frame else gpd.GeoSeries([None] * n)
+        if isinstance(table, RawTable):
+            geometry_in = table.frame.geometry
+        else:
+            geometry_in = frame.geometry if "geometry" in frame else gpd.GeoSeries([None] * n)
         result = prepare_geometry(
             geometry_in,
             kind=spec.geometry,
@@ -170,8 +202,15 @@ def prepare(
 
     typed = typed.reset_index(drop=True)
     content = typed[[c for c in typed.columns if not c.endswith("__date_only")]].copy()
-    if (
+    if x is not None and y is not None:
+        # The same content as the geometry path hashes, so stored row hashes still match.
+        if not (np.isnan(x) | np.isnan(y)).any():
+            content["__x"], content["__y"] = x, y
+        else:
+            content["__wkb"] = point_wkb_hex(x, y)
+    elif (
         spec.geometry is not None
+        and geometry is not None
         and len(geometry)
         and (shapely.get_type_id(geometry.array) == 0).all()
     ):
@@ -179,7 +218,7 @@ def prepare(
             shapely.get_x(geometry.array),
             shapely.get_y(geometry.array),
         )
-    elif spec.geometry is not None:
+    elif spec.geometry is not None and geometry is not None:
         content["__wkb"] = geometry.to_wkb(hex=True)
     hashes = row_hashes(content)
     key = (
@@ -198,7 +237,17 @@ def prepare(
 
     bad = issues.bad_mask(n)
     keep = ~bad & ~merged
-    if keep.all():  # the common case: no filtering copy of every column
+    if x is not None and y is not None:
+        if points_as_arrays:
+            typed["lon"], typed["lat"] = x, y
+        else:
+            made = np.asarray(shapely.points(x, y), dtype=object)
+            made[np.isnan(x) | np.isnan(y)] = None
+            geometry = gpd.GeoSeries(made, crs=f"EPSG:{context.storage_srid}")
+    clean: pd.DataFrame
+    if geometry is None:  # coordinates as columns: a plain frame, no geometry column
+        clean = typed if keep.all() else typed.loc[keep].reset_index(drop=True)
+    elif keep.all():  # the common case: no filtering copy of every column
         clean = gpd.GeoDataFrame(typed, geometry=geometry)
     else:
         clean = gpd.GeoDataFrame(
@@ -241,6 +290,20 @@ def prepare(
     }
     clean = clean.drop(columns=[c for c in clean.columns if c.startswith("__")])
     return Prepared(spec, clean, rejects, counts, warnings, source_crs)
+
+
+def point_wkb_hex(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ISO WKB (little-endian, 2D point) of each ``(x, y)`` as upper-case hex, ``None`` where a
+    coordinate is NaN: what ``GeoSeries.to_wkb(hex=True)`` gives for the same points."""
+    block = np.empty(len(x), dtype=[("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+    block["order"], block["type"], block["x"], block["y"] = 1, 1, x, y
+    raw = block.view(np.uint8).reshape(len(x), -1)
+    digits = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+    text = np.empty((len(x), raw.shape[1] * 2), dtype=np.uint8)
+    text[:, 0::2], text[:, 1::2] = digits[raw >> 4], digits[raw & 15]
+    out = np.ascontiguousarray(text).view(f"S{text.shape[1]}").ravel().astype(str).astype(object)
+    out[np.isnan(x) | np.isnan(y)] = None
+    return out
 
 
 def _reason(issue: RowIssue, headers: dict[str, str]) -> dict[str, Any]:

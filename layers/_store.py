@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,11 +51,32 @@ def ewkb(geoms: Any, srid: int) -> np.ndarray:
     if len(values) and (shapely.get_type_id(values) == 0).all():
         x, y = shapely.get_x(values), shapely.get_y(values)
         if not (np.isnan(x) | np.isnan(y)).any():
-            points = np.empty(len(values), dtype=_POINT_EWKB)
-            points["order"], points["type"], points["srid"] = 1, _POINT_WITH_SRID, srid
-            points["x"], points["y"] = x, y
-            return points.view(np.uint8).reshape(len(values), _POINT_EWKB.itemsize)
+            return point_ewkb(x, y, srid)
     return shapely.to_wkb(shapely.set_srid(values, srid), include_srid=True)
+
+
+def point_ewkb(x: np.ndarray, y: np.ndarray, srid: int) -> np.ndarray:
+    """EWKB of the points ``(x, y)`` (no NaN) with ``srid`` as an ``(n, 25)`` uint8 block,
+    written by numpy from the coordinate arrays: no geometry object per point."""
+    points = np.empty(len(x), dtype=_POINT_EWKB)
+    points["order"], points["type"], points["srid"] = 1, _POINT_WITH_SRID, srid
+    points["x"], points["y"] = x, y
+    return points.view(np.uint8).reshape(len(x), _POINT_EWKB.itemsize)
+
+
+def copy_statement(
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    *,
+    schema: str | None = None,
+    freeze: bool = False,
+) -> sql.Composed:
+    """``COPY table (columns) FROM STDIN (FORMAT BINARY[, FREEZE])``."""
+    target = sql.Identifier(schema, table) if schema else sql.Identifier(table)
+    options = sql.SQL("FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY")
+    return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+        target, sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns), options
+    )
 
 
 def copy_frame(
@@ -71,17 +94,75 @@ def copy_frame(
     ``freeze`` writes the rows already frozen, so the first reader need not rewrite every page
     to set hint bits; PostgreSQL allows it only into a table truncated in the same transaction.
     """
-    target = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-    options = sql.SQL("FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY")
-    statement = sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
-        target, sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns), options
-    )
+    statement = copy_statement(table, columns, schema=schema, freeze=freeze)
     copy_columns = [CopyColumn(name, kind, data[name]) for name, kind in columns]  # type: ignore[arg-type]
     # The queued writer sends from a thread, so encoding the next chunk overlaps with the
     # server's work on the previous one.
     with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         for chunk in copy_chunks(copy_columns, n):
             copy.write(chunk)
+
+
+_END = object()
+# How many encoded chunks may wait for the server: enough to keep it busy, few enough that a
+# million-row stream is never held in memory whole.
+_PIPELINE_DEPTH = 3
+
+
+def pipelined_copy(
+    conn: psycopg.Connection[Any],
+    statement: sql.Composed,
+    stream: Iterable[bytes | memoryview],
+    *,
+    before: Callable[[], None] | None = None,
+) -> None:
+    """COPY ``stream`` on ``conn`` from a worker thread while this thread produces the stream.
+
+    The worker first runs ``before`` (further statements on ``conn``, e.g. another table's COPY
+    and index build), then feeds the COPY from a short queue. Producing the stream (assignment,
+    encoding: numpy, Arrow, GEOS and h3 release the GIL for most of it) so overlaps with the
+    server's work; psycopg releases the GIL in network I/O. The connection is used by the worker
+    alone until this returns. An error on either side aborts the COPY and is raised here, and
+    the caller's transaction then rolls back.
+    """
+    chunks: queue.Queue[object] = queue.Queue(maxsize=_PIPELINE_DEPTH)
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            if before is not None:
+                before()
+            with conn.cursor() as cur, cur.copy(statement) as copy:
+                while (item := chunks.get()) is not _END:
+                    if isinstance(item, BaseException):
+                        raise item  # the producer failed: abort the COPY
+                    copy.write(item)  # type: ignore[arg-type]
+        except BaseException as exc:  # handed to the producer thread, raised there
+            failure.append(exc)
+
+    def put(item: object) -> bool:
+        while worker.is_alive():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    worker = threading.Thread(target=work, name="pingan-copy", daemon=True)
+    worker.start()
+    try:
+        for chunk in stream:
+            if failure or not put(chunk):
+                break
+        put(_END)
+    except BaseException as exc:
+        put(RuntimeError("producer failed"))
+        worker.join()
+        raise exc
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 def begin_batch(

@@ -14,6 +14,8 @@ Rules:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -21,13 +23,23 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import shapely
 
+from gis._copy import CopyColumn, copy_stream, slice_values
 from gis.errors import RowIssue
+from gis.h3cells import H3_RESOLUTIONS, points_to_cell_columns
 from gis.queries import execute, fetch_all, fetch_one
-from layers._assign import h3_columns
+from layers._assign import AreaIndex
 from layers._importer import ImportContext
 from layers._spec import Field, IssueCollector, LayerSpec
-from layers._store import NOTHING_WRITTEN, bulk_load, copy_frame, ewkb
+from layers._store import (
+    NOTHING_WRITTEN,
+    bulk_load,
+    copy_frame,
+    copy_statement,
+    pipelined_copy,
+    point_ewkb,
+)
 from layers.taxonomy import OTHER_CODE, Taxonomy
 
 GEOCODE_LEVELS = ("door", "group", "village", "township", "coordinate")
@@ -59,6 +71,9 @@ SPEC = LayerSpec(
     geometry="point",
     assign_areas=True,
 )
+
+# layers.ingest hands the area index to store(), which assigns chunk by chunk.
+ASSIGNS_IN_STORE = True
 
 _STORED: tuple[tuple[str, str], ...] = (
     ("id", "int8"),
@@ -143,9 +158,37 @@ def _existing_keys(conn: psycopg.Connection[Any], source: str, keys: pd.Series) 
 
 
 def store(
-    conn: psycopg.Connection[Any], clean: pd.DataFrame, *, source: str, batch_id: int, srid: int
+    conn: psycopg.Connection[Any],
+    clean: pd.DataFrame,
+    *,
+    source: str,
+    batch_id: int,
+    srid: int,
+    areas: AreaIndex | None = None,
+    phases: dict[str, float] | None = None,
 ) -> dict[str, int]:
-    """Write incidents: new ones by binary COPY, changed ones by one UPDATE, unchanged skipped."""
+    """Write incidents: new ones by binary COPY, changed ones by one UPDATE, unchanged skipped.
+
+    The deduplicated keys are looked up once, up front; then the rows go to the server in
+    chunks, and each chunk's village, grid and H3 cells (with ``areas``; else the columns
+    ``clean`` has) and its COPY encoding are computed while the server loads the previous
+    chunk (:func:`layers._store.pipelined_copy`). In a bulk load the ``incident_key`` COPY and
+    its key build run on the server while the first chunks are assigned.
+
+    Parameters
+    ----------
+    clean
+        Clean rows (see :class:`layers._importer.Prepared`); points as ``lon``/``lat`` columns
+        or as a geometry, in the storage CRS (``srid``, degrees).
+    areas
+        Village and grid polygons to assign from, or ``None`` when ``clean`` already carries
+        ``village_code``, ``grid_code`` and the H3 columns.
+    phases
+        Filled with seconds: ``rows`` (assigning, encoding and loading the new rows, the key
+        table's load overlapped), ``keys`` (that key load, on the server) and ``indexes``
+        (rebuilding the incident indexes after a bulk load).
+    """
+    timings = phases if phases is not None else {}
     n = len(clean)
     if n == 0:
         return dict(NOTHING_WRITTEN)
@@ -172,21 +215,44 @@ def store(
         first = int(reserved["first"])  # type: ignore[index]
         ids[is_new] = np.arange(first, first + new_count, dtype=np.int64)
 
-    data = _column_values(clean, ids=ids, source=source, batch_id=batch_id, srid=srid)
+    data = _column_values(clean, ids=ids, source=source, batch_id=batch_id)
+    lon, lat = _coordinates(clean)
     key_data = {name: data[name] for name in ("source", "source_id", "occurred_from")}
     key_data["incident_id"] = ids
     key_data["row_hash"] = hashes
     if new_count:
         with bulk_load(conn, ("incident", "incident_key"), rows=new_count) as bulk:
             freeze = bool(bulk)
-            _copy_subset(
-                conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS, freeze=freeze
+
+            def keys_first() -> None:
+                started = time.perf_counter()
+                _copy_subset(
+                    conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS, freeze=freeze
+                )
+                bulk.rebuild("incident_key")
+                timings["keys"] = round(time.perf_counter() - started, 3)
+
+            started = time.perf_counter()
+            rows = _subset({**data, "lon": lon, "lat": lat}, is_new)
+            pipelined_copy(
+                conn,
+                copy_statement("incident", _STORED, freeze=freeze),
+                _incident_stream(rows, areas=areas, srid=srid),
+                before=keys_first,
             )
-            _copy_subset(conn, "incident", data, is_new, freeze=freeze)
+            timings["rows"] = round(time.perf_counter() - started, 3)
+            started = time.perf_counter()
+            bulk.rebuild("incident")
+            timings["indexes"] = round(time.perf_counter() - started, 3)
     if changed.any():
         execute(conn, "create_changed_incident_stage")
         execute(conn, "create_changed_key_stage")
-        _copy_subset(conn, "stage_incident", data, changed)
+        rows = _subset({**data, "lon": lon, "lat": lat}, changed)
+        pipelined_copy(
+            conn,
+            copy_statement("stage_incident", _STORED),
+            _incident_stream(rows, areas=areas, srid=srid),
+        )
         _copy_subset(conn, "stage_key", key_data, changed, columns=_KEY_COLUMNS)
         execute(conn, "update_changed_incidents")
     return {
@@ -213,21 +279,77 @@ def _arrow_text(values: pd.Series) -> pd.Series:
     return values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
 
 
+_ASSIGNED = ("village_code", "grid_code", *(f"h3_r{r}" for r in H3_RESOLUTIONS))
+
+
 def _column_values(
-    clean: pd.DataFrame, *, ids: np.ndarray, source: str, batch_id: int, srid: int
+    clean: pd.DataFrame, *, ids: np.ndarray, source: str, batch_id: int
 ) -> dict[str, Any]:
+    """The stored columns known before assignment (``geom`` and the assigned ones are made per
+    chunk by :func:`_incident_stream`, unless ``clean`` already has them)."""
     n = len(clean)
     data: dict[str, Any] = {c: clean[c] for c, _ in _STORED if c in clean.columns}
     data["id"] = ids
     data["source"] = pd.Series(pd.array(pa.array([source]).take(np.zeros(n, dtype=np.int64))))
     data["source_id"] = _arrow_text(clean["source_id"]).reset_index(drop=True)
     data["batch_id"] = np.full(n, batch_id, dtype=np.int64)
-    data["geom"] = ewkb(clean.geometry, srid)
-    for column in ("village_code", "grid_code"):
-        data.setdefault(column, np.full(n, None, dtype=object))
-    if "h3_r10" not in clean.columns:
-        data.update(h3_columns(np.asarray(clean.geometry.array, dtype=object)))
+    data.pop("geom", None)
     return data
+
+
+def _coordinates(clean: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of every row (storage CRS, degrees)."""
+    if "lon" in clean.columns and "lat" in clean.columns:
+        return clean["lon"].to_numpy(dtype=float), clean["lat"].to_numpy(dtype=float)
+    geoms = np.asarray(clean.geometry.array, dtype=object)
+    return shapely.get_x(geoms), shapely.get_y(geoms)
+
+
+def _subset(data: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
+    """The rows of ``mask`` of every column (no copy when all are)."""
+    if mask.all():
+        return data
+    rows = np.flatnonzero(mask)
+    return {
+        name: values[rows]
+        if isinstance(values, np.ndarray)
+        else pd.Series(values).iloc[rows].reset_index(drop=True)
+        for name, values in data.items()
+    }
+
+
+# Rows per COPY chunk: small enough that the first chunk reaches the server early, large
+# enough that the per-chunk costs (an Arrow join, an h3 call, a few numpy passes) stay small.
+_CHUNK_ROWS = 125_000
+
+
+def _incident_stream(
+    rows: dict[str, Any], *, areas: AreaIndex | None, srid: int
+) -> Iterator[bytes | memoryview]:
+    """The binary COPY stream of ``rows`` into the ``_STORED`` columns; each chunk's ``geom``,
+    village, grid and H3 columns are computed just before it is encoded."""
+    n = len(rows["lon"])
+
+    def parts() -> Iterator[tuple[list[CopyColumn], int]]:
+        for start in range(0, n, _CHUNK_ROWS):
+            stop = min(n, start + _CHUNK_ROWS)
+            chunk = {name: slice_values(values, start, stop) for name, values in rows.items()}
+            lon = np.asarray(chunk["lon"], dtype=float)
+            lat = np.asarray(chunk["lat"], dtype=float)
+            chunk["geom"] = point_ewkb(lon, lat, srid)
+            if areas is not None or any(name not in chunk for name in _ASSIGNED):
+                cells = points_to_cell_columns(lon, lat)
+                chunk.update(cells)
+                if areas is not None:
+                    chunk["village_code"], chunk["grid_code"] = areas.assign_xy(
+                        lon, lat, cells=cells[f"h3_r{max(H3_RESOLUTIONS)}"]
+                    )
+                else:
+                    for column in ("village_code", "grid_code"):
+                        chunk.setdefault(column, np.full(stop - start, None, dtype=object))
+            yield [CopyColumn(name, kind, chunk[name]) for name, kind in _STORED], stop - start  # type: ignore[arg-type]
+
+    return copy_stream(parts())
 
 
 def _copy_subset(
@@ -236,18 +358,8 @@ def _copy_subset(
     data: dict[str, Any],
     mask: np.ndarray,
     *,
-    columns: tuple[tuple[str, str], ...] = _STORED,
+    columns: tuple[tuple[str, str], ...],
     freeze: bool = False,
 ) -> None:
-    if mask.all():
-        copy_frame(conn, table, columns, data, len(mask), freeze=freeze)
-        return
-    subset = {}
-    for name, _ in columns:
-        values = data[name]
-        subset[name] = (
-            values[mask]
-            if isinstance(values, np.ndarray)
-            else pd.Series(values).iloc[np.flatnonzero(mask)]
-        )
+    subset = _subset({name: data[name] for name, _ in columns}, mask)
     copy_frame(conn, table, columns, subset, int(mask.sum()), freeze=freeze)

@@ -62,10 +62,17 @@ class LayerDef:
     spec: LayerSpec
     refine: Callable[..., pd.DataFrame]
     store: Store | None = None  # None: the generic upsert on spec.conflict
+    # The store assigns areas itself, chunk by chunk while the server loads (incidents).
+    assigns_in_store: bool = False
 
 
 def _define(module: ModuleType) -> LayerDef:
-    return LayerDef(spec=module.SPEC, refine=module.refine, store=getattr(module, "store", None))
+    return LayerDef(
+        spec=module.SPEC,
+        refine=module.refine,
+        store=getattr(module, "store", None),
+        assigns_in_store=getattr(module, "ASSIGNS_IN_STORE", False),
+    )
 
 
 BASE_LAYERS: dict[str, LayerDef] = {
@@ -122,12 +129,12 @@ def sync_taxonomy(conn: psycopg.Connection[Any]) -> None:
     execute_many(conn, "upsert_category", rows)
 
 
-def _assign(conn: psycopg.Connection[Any], prepared: Prepared) -> None:
+def _assign(prepared: Prepared, areas: AreaIndex) -> None:
     clean = prepared.clean
     if clean.empty:
         return
     geoms = np.asarray(clean.geometry.array, dtype=object)
-    village, grid = AreaIndex.load(conn).assign(geoms)
+    village, grid = areas.assign(geoms)
     clean["village_code"] = village
     clean["grid_code"] = grid
     if prepared.spec.geometry in ("point", "point_or_polygon"):
@@ -165,15 +172,35 @@ def import_table(
     db = db or get_database()
     report = progress or (lambda _stage, _fraction: None)
     file_name = table.path.name if isinstance(table, RawTable) else None
+    phases: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(phases.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+
     with db.connection() as conn:
         context = load_context(conn, db, spec)
         report(t("layers.stage_validate"), 0.1)
         prepared = prepare(
-            table, spec, context=context, crs=crs, swap_axes=swap_axes, refine=definition.refine
+            table,
+            spec,
+            context=context,
+            crs=crs,
+            swap_axes=swap_axes,
+            refine=definition.refine,
+            points_as_arrays=definition.assigns_in_store,
         )
+        lap("validate")
         report(t("layers.stage_assign"), 0.4)
-        if spec.assign_areas:
-            _assign(conn, prepared)
+        areas = AreaIndex.load(conn) if spec.assign_areas else None
+        extra: dict[str, Any] = {}
+        if definition.assigns_in_store:
+            extra.update(areas=areas, phases=phases)
+        elif areas is not None:
+            _assign(prepared, areas)
+        lap("assign")
         report(t("layers.stage_write"), 0.6)
         with conn.transaction():
             batch_id = begin_batch(
@@ -191,7 +218,12 @@ def import_table(
                 prepared.clean["length_m"] = _lengths_m(prepared.clean)
             store = definition.store or (lambda c, clean, **kw: upsert(c, spec, clean, **kw))
             counts = store(
-                conn, prepared.clean, source=source, batch_id=batch_id, srid=db.storage_srid
+                conn,
+                prepared.clean,
+                source=source,
+                batch_id=batch_id,
+                srid=db.storage_srid,
+                **extra,
             )
             write_quarantine(conn, batch_id, layer, prepared.rejects)
             warnings = list(prepared.warnings)
@@ -206,6 +238,9 @@ def import_table(
                 batch_id=batch_id,
                 detail=json.dumps({"source": source, "counts": all_counts}, ensure_ascii=False),
             )
+            clock[0] += sum(phases.get(k, 0.0) for k in _STORE_PHASES)
+            lap("write")
+        lap("commit")
         report(t("layers.stage_done"), 1.0)
     return ImportSummary(
         batch_id=batch_id,
@@ -222,7 +257,13 @@ def import_table(
         warnings=warnings,
         source_crs=prepared.source_crs,
         seconds=round(time.perf_counter() - started, 3),
+        phases=phases,
     )
+
+
+# Phases a store that assigns (incidents) times itself, within "write" ("keys" is not one of
+# them: the key table is loaded while the rows are prepared, within "rows").
+_STORE_PHASES = ("rows", "indexes")
 
 
 def _lengths_m(clean: gpd.GeoDataFrame) -> np.ndarray:
@@ -255,10 +296,12 @@ def import_file(
     """
     spec = layer_def(layer).spec
     canonical = [*spec.columns, "source_id", "lon", "lat", "wkt"]
+    started = time.perf_counter()
     table, digest = read_for_import(
         path, mapping=mapping, canonical=canonical, layer_name=sheet_layer
     )
-    return import_table(
+    read_s = round(time.perf_counter() - started, 3)
+    summary = import_table(
         layer,
         table,
         source=source or default_source(path),
@@ -268,6 +311,8 @@ def import_file(
         file_hash=digest,
         progress=progress,
     )
+    summary.phases = {"read": read_s, **summary.phases}
+    return summary
 
 
 def import_frame(

@@ -1,7 +1,8 @@
 """Ingest benchmark: 1,000,000 incidents from CSV into PostGIS with grid and H3 assignment.
 
 Ours: ``layers.import_file("incidents", csv)`` end to end (read, validate, deduplicate, assign
-village, grid and H3 cells, binary COPY, index builds, commit). The peer, measured in the same run
+village, grid and H3 cells, binary COPY, index builds, commit), with its time per phase and the
+machine's load average next to it. The peer, measured in the same run
 on the same server, does the same assignment work: geopandas ``read_csv`` → ``points_from_xy`` →
 ``sjoin`` with the grids → H3 cells at resolutions 7, 9 and 10 (the same vectorised h3ronpy call
 ours makes) → ``to_postgis`` (which also builds the GiST index geoalchemy2 declares). It does not
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,7 @@ def run(rows: int, *, seed: int = 20261031, workdir: Path | None = None) -> dict
         for layer in ("admin_units", "grids"):
             import_frame(layer, getattr(county, layer), source="demo", db=db)
         grids = read("grids", db=db)
+        load_before = os.getloadavg()[0]
         with stopwatch() as ours:
             summary = import_file("incidents", csv_path, db=db)
         with db.connection() as conn:
@@ -132,6 +135,8 @@ def run(rows: int, *, seed: int = 20261031, workdir: Path | None = None) -> dict
         "peer_rows_per_s": round(rows / peer_s),
         "ratio_vs_geopandas": round(peer_s / ours["seconds"], 2),
         "copy_points_only_rows_per_s": round(rows / ceiling_s),
+        "phases_s": summary.phases,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "peer_indexes": indexes,
         "server_settings": settings,
     }
@@ -170,6 +175,13 @@ def report(result: dict[str, Any]) -> None:
         "  ceiling     binary COPY of points alone: "
         f"{result['copy_points_only_rows_per_s']:,} rows/s"
     )
+    print(
+        "  our phases  "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in result["phases_s"].items())
+        + " s (keys: loaded on the server during rows)"
+    )
+    before, after = result["load_average"]
+    print(f"  load average {before} before ours, {after} at the end (2 cores; shared machine)")
     print(
         f"  stored {result['inserted']:,}, quarantined {result['quarantined']:,}, "
         f"in a grid {result['grid_assigned']:,}"
