@@ -126,10 +126,13 @@ def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) 
     typed.pop("reported_at__date_only")
     # A window given as two dates covers both whole days. A day is a calendar day in the
     # deployment time zone (23 or 25 hours when daylight saving time begins or ends).
+    # Only the date-only rows move by a calendar day: shifting an exact time would raise on
+    # the hour that daylight saving time repeats or skips.
     next_day = pd.DateOffset(days=1)
-    end = end.where(~end_date_only, end + next_day)
+    end = end.copy()
+    end[end_date_only] = end[end_date_only] + next_day
     fill = whole_day & end.isna().to_numpy()
-    end = end.where(~fill, start + next_day)
+    end[fill] = start[fill] + next_day
     typed["occurred_to"] = end
     reversed_window = (end < start).fillna(False).to_numpy()
     issues.add(

@@ -25,11 +25,13 @@ def scratch_database(*, name: str = "bench") -> Iterator[tuple[Database, LocalCl
     base.chmod(0o755)
     settings = Settings(home=base / "home", port=57000 + os.getpid() % 1000, database_name=name)
     cluster = LocalCluster(settings.home, port=settings.port)
-    database = open_database(settings)
     try:
-        yield database, cluster
+        database = open_database(settings)
+        try:
+            yield database, cluster
+        finally:
+            database.close()
     finally:
-        database.close()
         cluster.stop(mode="immediate")
         shutil.rmtree(base, ignore_errors=True)
 

@@ -219,6 +219,23 @@ def test_chicago_carjackings_are_robberies(db: Database, tmp_path: Path) -> None
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1412)
 
 
+def test_chicago_carjackings_in_a_chicago_deployment(
+    make_database: Callable[..., Database], tmp_path: Path
+) -> None:
+    """Exact times across a daylight-saving change are kept as given (a whole-day shift of
+    every row once raised on 2020-11-01 01:25, the hour Chicago repeats)."""
+    chicago_db = make_database("chicago_tz", timezone="America/Chicago")
+    mapping = tmp_path / "carjackings.toml"
+    mapping.write_text('Descr_tion = "category"\n', encoding="utf-8")
+    path = CHICAGO / "Chi_Carjackings.geojson"
+
+    summary = layers.import_file("incidents", path, db=chicago_db, mapping=mapping)
+
+    assert (summary.rows, summary.inserted, summary.quarantined) == (1412, 1412, 0)
+    stored = layers.read("incidents", db=chicago_db)
+    assert stored["occurred_to"].isna().all()  # exact times: no windows were made up
+
+
 def test_chicago_crimes_with_day_numbers_and_empty_coordinates(db: Database) -> None:
     """The 10k sample: dates as days since 2021-01-01, 67 rows without coordinates."""
     path = CHICAGO / "ChicagoCrime_10k_2021_days.csv"
