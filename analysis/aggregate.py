@@ -22,7 +22,7 @@ any other) and optional per-point ``weights`` (e.g. aoristic shares from
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -61,10 +61,9 @@ class Aggregation:
         ``density`` (per km² or per km of road), plus ``rate`` per ``per`` residents when a
         population column was named. Its CRS is stated in ``crs``.
     point_unit
-        For every input point, the position (``iloc``) of its unit in ``units``, or −1.
-    unassigned
-        Positions of the input points not placed in any unit (outside every polygon, no or a
-        null H3 cell, beyond the snapping tolerance).
+        For every input point, the position (``iloc``) of its unit in ``units``, or −1 when it
+        is in none (outside every polygon, no or a null H3 cell, beyond the snapping
+        tolerance); :attr:`unassigned` lists those points.
     kind
         ``"polygons"``, ``"h3"``, ``"fishnet"`` or ``"segments"``.
     crs
@@ -79,7 +78,6 @@ class Aggregation:
 
     units: gpd.GeoDataFrame
     point_unit: NDArray[np.intp]
-    unassigned: NDArray[np.intp]
     kind: str
     crs: pyproj.CRS
     params: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +87,27 @@ class Aggregation:
     def counts(self) -> NDArray[np.float64]:
         """The ``count`` column as ``float64``, ready for :func:`analysis.gistar.gi_star`."""
         return self.units["count"].to_numpy(dtype=np.float64)
+
+    @property
+    def unassigned(self) -> NDArray[np.intp]:
+        """Positions of the input points not placed in any unit."""
+        return np.flatnonzero(self.point_unit < 0).astype(np.intp)
+
+    def subset(self, keep: ArrayLike) -> Aggregation:
+        """Only the units where ``keep`` (one bool per unit) is true, in their order; the
+        points of the others become unassigned."""
+        kept = np.asarray(keep, dtype=bool)
+        return replace(
+            self,
+            units=self.units[kept].reset_index(drop=True),
+            point_unit=_kept_positions(self.point_unit, kept),
+        )
+
+
+def _kept_positions(point_unit: NDArray[np.intp], keep: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """Each point's unit position among the units kept by ``keep`` (−1 when dropped)."""
+    position = np.where(keep, np.cumsum(keep) - 1, -1)
+    return np.where(point_unit >= 0, position[np.maximum(point_unit, 0)], -1).astype(np.intp)
 
 
 def _point_weights(weights: ArrayLike | None, n: int) -> NDArray[np.float64] | None:
@@ -199,7 +218,6 @@ def count_in_polygons(
     return Aggregation(
         units=units,
         point_unit=point_unit,
-        unassigned=np.flatnonzero(point_unit < 0).astype(np.intp),
         kind="polygons",
         crs=crs,
         params={"metric_crs": metric.to_string(), "per": per, "population": population},
@@ -276,7 +294,6 @@ def count_in_h3(
     return Aggregation(
         units=units,
         point_unit=point_unit,
-        unassigned=np.flatnonzero(point_unit < 0).astype(np.intp),
         kind="h3",
         crs=pyproj.CRS.from_epsg(4326),
         params={
@@ -377,17 +394,15 @@ def count_in_fishnet(
     row = np.floor((xy[:, 1] - y0) / cell_size_m).astype(np.intp)
     inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
     flat = np.where(inside, row * ncol + col, -1)
+    point_unit = flat.astype(np.intp)
     if region is not None:
         keep = shapely.intersects(np.asarray(net.geometry.values, dtype=object), region)
-        new_pos = np.cumsum(keep) - 1
-        flat = np.where(flat >= 0, np.where(keep[np.maximum(flat, 0)], new_pos[flat], -1), -1)
+        point_unit = _kept_positions(point_unit, keep)
         net = net[keep].reset_index(drop=True)
-    point_unit = flat.astype(np.intp)
     units = _finish_units(net, _tally(point_unit, len(net), w), metric=metric)
     return Aggregation(
         units=units,
         point_unit=point_unit,
-        unassigned=np.flatnonzero(point_unit < 0).astype(np.intp),
         kind="fishnet",
         crs=metric,
         params={"cell_size_m": float(cell_size_m), "metric_crs": metric.to_string()},
@@ -453,7 +468,6 @@ def count_on_segments(
     return Aggregation(
         units=units,
         point_unit=point_unit,
-        unassigned=np.flatnonzero(point_unit < 0).astype(np.intp),
         kind="segments",
         crs=seg_crs,
         params={"tolerance_m": float(tolerance_m), "metric_crs": metric.to_string()},

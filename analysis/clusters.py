@@ -66,6 +66,7 @@ __all__ = [
 
 Progress = Callable[[int, int], None]
 Hull = Literal["concave", "convex"]
+Labeller = Callable[[NDArray[np.float64]], tuple[NDArray[np.int64], NDArray[np.float64]]]
 
 TOP_CATEGORIES = 5
 """How many categories each cluster lists in ``categories``."""
@@ -429,15 +430,12 @@ def _describe(
     return out, profiles
 
 
-def _result(
+def _clusters(
     method: str,
     incidents: gpd.GeoDataFrame,
+    label: Labeller,
     *,
-    xy: NDArray[np.float64],
-    located: NDArray[np.bool_],
-    sub_labels: NDArray[np.int64],
-    sub_prob: NDArray[np.float64],
-    metric_crs: pyproj.CRS,
+    metric_crs: pyproj.CRS | None,
     category: str | None,
     time_column: str | None,
     hull: Hull,
@@ -445,6 +443,10 @@ def _result(
     buffer_m: float,
     params: dict[str, Any],
 ) -> ClusterResult:
+    """Label the located incidents with ``label`` (metric x/y in, labels and membership
+    probabilities out) and describe the clusters."""
+    xy, located, crs = _metric_points(incidents, metric_crs)
+    sub_labels, sub_prob = label(xy[located])
     labels = np.full(len(incidents), -1, dtype=np.int64)
     labels[located] = sub_labels
     prob = np.zeros(len(incidents))
@@ -459,7 +461,7 @@ def _result(
         hull=hull,
         hull_ratio=hull_ratio,
         buffer_m=buffer_m,
-        metric_crs=metric_crs,
+        metric_crs=crs,
     )
     return ClusterResult(
         method=method,
@@ -469,7 +471,7 @@ def _result(
         weekday_counts=weekdays,
         month_counts=months,
         probabilities=prob,
-        metric_crs=metric_crs,
+        metric_crs=crs,
         unlocated=int((~located).sum()),
         params={**params, "hull": hull, "hull_ratio": hull_ratio, "buffer_m": buffer_m},
     )
@@ -516,19 +518,16 @@ def dbscan_clusters(
     ClusterResult
         Polygons in the CRS of ``incidents``; ``probabilities`` 1 core / 0.5 border / 0 noise.
     """
-    xy, located, crs = _metric_points(incidents, metric_crs)
-    labels, core = dbscan_labels(
-        xy[located], eps_m=eps_m, min_samples=min_samples, progress=progress
-    )
-    prob = np.where(core, 1.0, np.where(labels >= 0, 0.5, 0.0))
-    return _result(
+
+    def label(xy: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        labels, core = dbscan_labels(xy, eps_m=eps_m, min_samples=min_samples, progress=progress)
+        return labels, np.where(core, 1.0, np.where(labels >= 0, 0.5, 0.0))
+
+    return _clusters(
         "dbscan",
         incidents,
-        xy=xy,
-        located=located,
-        sub_labels=labels,
-        sub_prob=prob,
-        metric_crs=crs,
+        label,
+        metric_crs=metric_crs,
         category=category,
         time_column=time_column,
         hull=hull,
@@ -570,22 +569,21 @@ def hdbscan_clusters(
     ClusterResult
         Polygons in the CRS of ``incidents``; ``n_core`` counts members of probability 1.
     """
-    xy, located, crs = _metric_points(incidents, metric_crs)
-    labels, prob = hdbscan_labels(
-        xy[located],
-        min_cluster_size=min_cluster_size,
-        min_samples=min_samples,
-        cluster_selection_epsilon_m=cluster_selection_epsilon_m,
-        progress=progress,
-    )
-    return _result(
+
+    def label(xy: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        return hdbscan_labels(
+            xy,
+            min_cluster_size=min_cluster_size,
+            min_samples=min_samples,
+            cluster_selection_epsilon_m=cluster_selection_epsilon_m,
+            progress=progress,
+        )
+
+    return _clusters(
         "hdbscan",
         incidents,
-        xy=xy,
-        located=located,
-        sub_labels=labels,
-        sub_prob=prob,
-        metric_crs=crs,
+        label,
+        metric_crs=metric_crs,
         category=category,
         time_column=time_column,
         hull=hull,

@@ -108,10 +108,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from analysis._significance import two_sided_p
 from analysis.cube import SpaceTimeCube
-from analysis.gistar import CONFIDENCE_LEVELS, gi_bins, gi_star_z_from_sums
+from analysis.gistar import confidence_level, gi_bins, gi_star_z_from_sums
+from analysis.runlog import RunLog
 from analysis.trend import MannKendallResult, mann_kendall
 from gis.errors import ValidationError
-from gis.messages import both
 
 __all__ = [
     "MIN_STEPS",
@@ -334,7 +334,7 @@ class EmergingResult:
     time_step_window, alpha, trend_alpha, fdr
         The options used.
     log
-        The choices made, one "中文 / English" sentence each.
+        The choices made (:class:`analysis.runlog.RunLog`).
     """
 
     cells: np.ndarray
@@ -350,7 +350,7 @@ class EmergingResult:
     alpha: float
     trend_alpha: float
     fdr: bool
-    log: list[str] = field(default_factory=list)
+    log: RunLog = field(default_factory=RunLog)
 
     def names(self) -> NDArray[np.object_]:
         """The pattern name of every location."""
@@ -424,37 +424,33 @@ def emerging_hot_spots(
         raise ValidationError("emerging.not_finite")
     if np.ptp(counts) == 0:
         raise ValidationError("emerging.constant", value=float(counts.flat[0]))
-    levels = {a: k for k, a in CONFIDENCE_LEVELS.items()}
-    if alpha not in levels:
-        raise ValidationError("emerging.bad_alpha", alpha=alpha, allowed="0.10, 0.05, 0.01")
+    level = confidence_level(alpha)
 
     z = space_time_gi_star(counts, weights, time_step_window=time_step_window)
     p = two_sided_p(z)
     bins = gi_bins(z.ravel(), p.ravel(), fdr=fdr).reshape(z.shape)
-    level = levels[alpha]
     hot, cold = bins >= level, bins <= -level
     trend = mann_kendall(np.nan_to_num(z, nan=0.0))
     count_trend = mann_kendall(counts)
     patterns = classify_patterns(
         np.where(hot, 1, np.where(cold, -1, 0)), trend.z, trend.p, trend_alpha=trend_alpha
     )
-    log = [
-        both(
-            "emerging.log_neighbourhood",
-            cells=n_cells,
-            steps=n_steps,
-            window=int(time_step_window),
-            mean_neighbours=round(float(sp.csr_array(weights).nnz) / n_cells, 1),
-        ),
-        both(
-            "emerging.log_significance_fdr" if fdr else "emerging.log_significance_raw",
-            confidence=round(100 * (1 - alpha)),
-            hot=int(hot.sum()),
-            cold=int(cold.sum()),
-            bins=counts.size,
-        ),
-        both("emerging.log_trend", alpha=trend_alpha),
-    ]
+    log = RunLog()
+    log.say(
+        "emerging.log_neighbourhood",
+        cells=n_cells,
+        steps=n_steps,
+        window=int(time_step_window),
+        mean_neighbours=round(float(sp.csr_array(weights).nnz) / n_cells, 1),
+    )
+    log.say(
+        "emerging.log_significance_fdr" if fdr else "emerging.log_significance_raw",
+        confidence=round(100 * (1 - alpha)),
+        hot=int(hot.sum()),
+        cold=int(cold.sum()),
+        bins=counts.size,
+    )
+    log.say("emerging.log_trend", alpha=trend_alpha)
     return EmergingResult(
         cells=ids,
         patterns=patterns,

@@ -31,15 +31,37 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from analysis._significance import benjamini_hochberg, fdr_threshold, two_sided_p
+from analysis._significance import adjust_p, check_values, fdr_threshold, two_sided_p
 from gis.errors import ValidationError
 
-__all__ = ["CONFIDENCE_LEVELS", "GiStarResult", "gi_bins", "gi_star", "gi_star_z"]
+__all__ = [
+    "CONFIDENCE_LEVELS",
+    "GiStarResult",
+    "confidence_level",
+    "gi_bins",
+    "gi_star",
+    "gi_star_z",
+]
 
 #: ``Gi_Bin`` magnitude → the significance level it stands for (ArcGIS: 99, 95, 90 % confidence).
 CONFIDENCE_LEVELS: dict[int, float] = {3: 0.01, 2: 0.05, 1: 0.10}
 
 SparseWeights: TypeAlias = sp.csr_array | sp.csr_matrix
+
+
+def confidence_level(alpha: float) -> int:
+    """The ``Gi_Bin`` magnitude a unit needs to be significant at ``alpha``: 1 for 0.10 (90 %
+    confidence), 2 for 0.05, 3 for 0.01.
+
+    Raises
+    ------
+    gis.errors.ValidationError
+        ``alpha`` is none of 0.10, 0.05, 0.01.
+    """
+    for level, level_alpha in CONFIDENCE_LEVELS.items():
+        if alpha == level_alpha:
+            return level
+    raise ValidationError("analysis.bad_alpha", alpha=alpha, allowed="0.01, 0.05, 0.10")
 
 
 def _row_sums(weights: SparseWeights, *, squared: bool = False) -> NDArray[np.float64]:
@@ -72,7 +94,7 @@ def gi_star_z(values: np.ndarray, weights: sp.csr_array | sp.csr_matrix) -> np.n
     x = np.asarray(values, dtype=np.float64).ravel()
     n = x.size
     if weights.shape != (n, n):
-        raise ValueError(f"weights have shape {weights.shape}, expected ({n}, {n}) for {n} values")
+        raise ValidationError("analysis.weights_shape", shape=tuple(weights.shape), expected=(n, n))
     lag = np.asarray(weights @ x, dtype=np.float64).ravel()
     return gi_star_z_from_sums(x, lag, _row_sums(weights), _row_sums(weights, squared=True))
 
@@ -115,8 +137,9 @@ def gi_bins(z: ArrayLike, p: ArrayLike, *, fdr: bool = True) -> NDArray[np.int8]
 
     Without FDR a unit is in bin ``k`` when ``p < α_k`` (α = 0.01, 0.05, 0.10, i.e. |z| beyond
     2.576, 1.960, 1.645). With FDR, as ArcGIS applies it, the critical p-value of each
-    confidence level is lowered to the Benjamini–Hochberg cut-off at that level's α
-    (:func:`analysis._significance.fdr_threshold`), computed over all units.
+    confidence level is lowered to the Benjamini–Hochberg cut-off at that level's α, computed
+    over all units: a unit is in bin ``k`` when its BH q-value is at most α_k
+    (:func:`analysis._significance.adjust_p`).
 
     Parameters
     ----------
@@ -131,10 +154,11 @@ def gi_bins(z: ArrayLike, p: ArrayLike, *, fdr: bool = True) -> NDArray[np.int8]
     """
     z = np.asarray(z, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
+    q = adjust_p(p, method="bh") if fdr else None
     bins = np.zeros(p.shape, dtype=np.int8)
     for level in (1, 2, 3):  # ascending, so the strictest level wins
         alpha = CONFIDENCE_LEVELS[level]
-        significant = benjamini_hochberg(p, alpha=alpha) if fdr else np.asarray(p < alpha)
+        significant = q <= alpha if q is not None else p < alpha
         bins[significant] = level
     return np.where(z < 0, -bins, bins).astype(np.int8)
 
@@ -213,15 +237,13 @@ def gi_star(
         Fewer than 3 units, non-finite values, all values equal, weights of the wrong shape,
         or weights without the focal unit on the diagonal.
     """
-    x = np.asarray(values, dtype=np.float64).ravel()
-    levels = {a: k for k, a in CONFIDENCE_LEVELS.items()}
-    if alpha not in levels:
-        raise ValidationError("analysis.bad_alpha", alpha=alpha, allowed="0.01, 0.05, 0.10")
-    _check_inputs(x, weights)
+    level = confidence_level(alpha)
+    x = check_values(values, minimum=3)
+    _check_weights(weights, x.size)
     z = gi_star_z(x, weights)
     p = two_sided_p(z)
     bins = gi_bins(z, p, fdr=fdr)
-    significant = np.abs(bins) >= levels[alpha]
+    significant = np.abs(bins) >= level
     cutoff = fdr_threshold(p, alpha=alpha) if fdr else alpha
     return GiStarResult(
         z=z,
@@ -236,17 +258,7 @@ def gi_star(
     )
 
 
-def _check_inputs(x: NDArray[np.float64], weights: SparseWeights) -> None:
-    n = x.size
-    if n < 3:
-        raise ValidationError("analysis.too_few_units", count=n, minimum=3)
-    if not np.isfinite(x).all():
-        bad = np.flatnonzero(~np.isfinite(x))
-        raise ValidationError(
-            "analysis.non_finite_values", count=bad.size, examples=", ".join(map(str, bad[:3]))
-        )
-    if np.ptp(x) == 0:
-        raise ValidationError("analysis.constant_values", value=float(x[0]), count=n)
+def _check_weights(weights: SparseWeights, n: int) -> None:
     if weights.shape != (n, n):
         raise ValidationError("analysis.weights_shape", shape=tuple(weights.shape), expected=(n, n))
     if (sp.csr_array(weights).diagonal() == 0).any():

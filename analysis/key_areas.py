@@ -39,10 +39,8 @@ areas come back in EPSG:4490 (CGCS2000 longitude/latitude) unless ``out_crs`` sa
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -63,7 +61,17 @@ from analysis._incidents import (
     metric_crs_for,
     to_metric,
 )
-from gis.errors import InputFileError, ValidationError
+from analysis._key_area_rules import (
+    RULES_FILE,
+    AreaRule,
+    KeyAreaRules,
+    PlaceRule,
+    TestSettings,
+    load_rules,
+)
+from analysis._significance import adjust_p
+from analysis.runlog import RunLog
+from gis.errors import ValidationError
 from gis.messages import t
 
 __all__ = [
@@ -81,11 +89,6 @@ __all__ = [
     "merge_hot_cells",
     "poisson_p",
 ]
-
-RULES_FILE = Path(__file__).resolve().parents[1] / "data" / "key_areas.toml"
-CORRECTIONS = ("bh", "bonferroni")
-EXPOSURES = ("population", "area")
-ZONE_SHAPES = ("discs", "rings")
 
 AREA_COLUMNS = (
     "area_id",
@@ -110,141 +113,6 @@ AREA_COLUMNS = (
 
 
 # --------------------------------------------------------------------------------------------
-# rules
-
-
-@dataclass(frozen=True)
-class TestSettings:
-    """How place zones are tested (``[test]`` of the rules file)."""
-
-    alpha: float = 0.05
-    correction: str = "bh"
-    exposure: str = "population"
-    zones: str = "discs"
-    min_observed: int = 3
-    min_ratio: float = 1.5
-
-
-@dataclass(frozen=True)
-class PlaceRule:
-    """Zones around places of some kinds, tested against the area's rate."""
-
-    code: str
-    reason: str
-    kinds: tuple[str, ...]
-    distances_m: tuple[float, ...]
-    selection: CategorySelection
-    near_kinds: tuple[str, ...] = ()
-    near_m: float = 0.0
-
-
-@dataclass(frozen=True)
-class AreaRule:
-    """The hot-cell or cluster rule: which incidents count and how many make a key area."""
-
-    code: str
-    reason: str
-    selection: CategorySelection
-    min_incidents: int = 5
-    min_bin: int = 2
-    merge_gap_m: float = 1.0
-
-
-@dataclass(frozen=True)
-class KeyAreaRules:
-    """All key-area rules; build with :func:`load_rules`."""
-
-    test: TestSettings
-    hot_cells: AreaRule
-    clusters: AreaRule
-    places: tuple[PlaceRule, ...]
-
-
-def _bad(path: Path, entry: str, value: Any, expected: str) -> ValidationError:
-    return ValidationError(
-        "key_areas.bad_rule", path=str(path), entry=entry, value=value, expected=expected
-    )
-
-
-def _area_rule(entry: dict[str, Any], path: Path, name: str) -> AreaRule:
-    rule = AreaRule(
-        code=str(entry.get("code", name)),
-        reason=str(entry.get("reason", f"key_areas.reason_{name}")),
-        selection=CategorySelection.from_config(entry),
-        min_incidents=int(entry.get("min_incidents", 5)),
-        min_bin=int(entry.get("min_bin", 2)),
-        merge_gap_m=float(entry.get("merge_gap_m", 1.0)),
-    )
-    if rule.min_bin not in (1, 2, 3):
-        raise _bad(path, f"{name}.min_bin", rule.min_bin, "1, 2 or 3")
-    return rule
-
-
-def load_rules(path: str | Path | None = None) -> KeyAreaRules:
-    """Read the key-area rules.
-
-    Parameters
-    ----------
-    path
-        A TOML file laid out as ``data/key_areas.toml`` (the default).
-
-    Raises
-    ------
-    gis.errors.InputFileError
-        The file is missing or is not TOML.
-    gis.errors.ValidationError
-        A setting has a value outside its allowed set.
-    """
-    source = Path(path) if path is not None else RULES_FILE
-    try:
-        config = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFileError("key_areas.rules_missing", path=str(source)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError("key_areas.rules_unreadable", path=str(source), error=exc) from None
-    raw = config.get("test", {})
-    test = TestSettings(
-        alpha=float(raw.get("alpha", 0.05)),
-        correction=str(raw.get("correction", "bh")),
-        exposure=str(raw.get("exposure", "population")),
-        zones=str(raw.get("zones", "discs")),
-        min_observed=int(raw.get("min_observed", 3)),
-        min_ratio=float(raw.get("min_ratio", 1.5)),
-    )
-    for name, value, allowed in (
-        ("correction", test.correction, CORRECTIONS),
-        ("exposure", test.exposure, EXPOSURES),
-        ("zones", test.zones, ZONE_SHAPES),
-    ):
-        if value not in allowed:
-            raise _bad(source, f"test.{name}", value, ", ".join(allowed))
-    if not 0.0 < test.alpha < 1.0:
-        raise _bad(source, "test.alpha", test.alpha, "0 < alpha < 1")
-    places = []
-    for i, entry in enumerate(config.get("places", [])):
-        distances = tuple(sorted(float(d) for d in entry.get("distances_m", ())))
-        if not distances or distances[0] <= 0:
-            raise _bad(source, f"places[{i}].distances_m", distances, "positive metres")
-        places.append(
-            PlaceRule(
-                code=str(entry["code"]),
-                reason=str(entry.get("reason", "key_areas.reason_place")),
-                kinds=tuple(str(k) for k in entry.get("kinds", ())),
-                distances_m=distances,
-                selection=CategorySelection.from_config(entry),
-                near_kinds=tuple(str(k) for k in entry.get("near_kinds", ())),
-                near_m=float(entry.get("near_m", 0.0)),
-            )
-        )
-    return KeyAreaRules(
-        test=test,
-        hot_cells=_area_rule(config.get("hot_cells", {}), source, "hot_cells"),
-        clusters=_area_rule(config.get("clusters", {}), source, "clusters"),
-        places=tuple(places),
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # statistics
 
 
@@ -259,37 +127,6 @@ def poisson_p(observed: ArrayLike, expected: ArrayLike) -> NDArray[np.float64]:
     with np.errstate(invalid="ignore"):
         p = np.where(mu > 0, poisson.sf(k - 1, np.where(mu > 0, mu, 1.0)), np.where(k > 0, 0, 1))
     return np.where(k <= 0, 1.0, p).astype(np.float64)
-
-
-def adjust_p(p: ArrayLike, *, method: str = "bh") -> NDArray[np.float64]:
-    """p-values adjusted for multiple testing: Benjamini–Hochberg q-values or Bonferroni.
-
-    ``"bh"``: ``q_(i) = min_{j ≥ i} p_(j) · m / j`` over the sorted p-values, capped at 1; a
-    test is significant at FDR ``alpha`` exactly when ``q ≤ alpha`` (the same decision as
-    :func:`analysis._significance.benjamini_hochberg`). ``"bonferroni"``: ``min(1, p · m)``.
-    ``NaN`` p-values stay ``NaN`` and do not count in ``m``.
-    """
-    if method not in CORRECTIONS:
-        raise ValidationError(
-            "key_areas.bad_correction", value=method, expected=", ".join(CORRECTIONS)
-        )
-    values = np.asarray(p, dtype=np.float64)
-    q = np.full(values.shape, np.nan)
-    ok = np.isfinite(values)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    finite = values[ok]
-    if method == "bonferroni":
-        q[ok] = np.minimum(finite * m, 1.0)
-        return q
-    order = np.argsort(finite, kind="stable")
-    ranked = finite[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    out = np.empty(m)
-    out[order] = adjusted
-    q[ok] = out
-    return q
 
 
 class _Exposure:
@@ -407,19 +244,15 @@ class KeyAreaResult:
         Every place-zone test (flagged or not): ``rule, place_source_id, place_name,
         place_kind, inner_m, outer_m, observed, expected, ratio, p, q, flagged``.
     log
-        The choices made, as ``(zh, en)`` sentences.
+        The choices made (:class:`analysis.runlog.RunLog`).
     crs
         The metric CRS all measuring was done in.
     """
 
     areas: gpd.GeoDataFrame
     tests: pd.DataFrame
-    log: list[tuple[str, str]] = field(default_factory=list)
+    log: RunLog = field(default_factory=RunLog)
     crs: pyproj.CRS | None = None
-
-
-def _say(log: list[tuple[str, str]], key: str, **params: Any) -> None:
-    log.append((t(key, language="zh", **params), t(key, language="en", **params)))
 
 
 def _reason(key: str, **params: Any) -> tuple[str, str]:
@@ -468,7 +301,7 @@ class _Run:
     start: pd.Timestamp
     end: pd.Timestamp
     test: TestSettings
-    log: list[tuple[str, str]]
+    log: RunLog
 
     @property
     def dates(self) -> dict[str, str]:
@@ -502,7 +335,7 @@ def _place_rule(
         else:
             chosen = chosen.iloc[:0]
     if not len(chosen):
-        _say(run.log, "key_areas.log_no_places", rule=rule.code, kinds=", ".join(rule.kinds))
+        run.log.say("key_areas.log_no_places", rule=rule.code, kinds=", ".join(rule.kinds))
         return pd.DataFrame(), []
     mask = run.mask(rule.selection)
     zone_sets, inner = _zones(
@@ -539,8 +372,7 @@ def _place_rule(
     for column in ("source_id", "name", "kind"):
         values = chosen[column].to_numpy() if column in chosen.columns else np.full(len(chosen), "")
         tests[f"place_{column}"] = values[tests["place"].to_numpy()]
-    _say(
-        run.log,
+    run.log.say(
         "key_areas.log_place_rule",
         rule=rule.code,
         places=len(chosen),
@@ -663,7 +495,7 @@ def _polygon_rule(
                 n_cells=n_cells,
             )
         )
-    _say(run.log, "key_areas.log_area_rule", rule=rule.code, areas=len(polygons), flagged=len(rows))
+    run.log.say("key_areas.log_area_rule", rule=rule.code, areas=len(polygons), flagged=len(rows))
     return rows
 
 
@@ -756,14 +588,14 @@ def key_areas(
     rules = rules or load_rules()
     lo, hi = local_period(start, end, timezone=timezone)
     crs = metric_crs_for(reference, incidents)
-    log: list[tuple[str, str]] = []
+    log = RunLog()
     table = incident_table(incidents, crs=crs, timezone=timezone, group_codes=group_codes)
     units = np.asarray(to_metric(reference.geometry, crs, name="reference").values, dtype=object)
     unit_of = assign_to_units(table.x, table.y, units)
     method = rules.test.exposure
     pop_metric = None if population is None else to_metric(population, crs, name="population")
     if method == "population" and pop_metric is None:
-        _say(log, "key_areas.log_no_population")
+        log.say("key_areas.log_no_population")
         method = "area"
     exposure = _Exposure(units, method=method, population=pop_metric)
     run = _Run(
@@ -777,8 +609,7 @@ def key_areas(
         test=rules.test,
         log=log,
     )
-    _say(
-        log,
+    log.say(
         "key_areas.log_setup",
         crs=crs.to_string(),
         units=len(units),
@@ -788,9 +619,8 @@ def key_areas(
         **run.dates,
     )
     if method == "population":
-        _say(log, "key_areas.log_population", without=exposure.units_without_residents)
-    _say(
-        log,
+        log.say("key_areas.log_population", without=exposure.units_without_residents)
+    log.say(
         "key_areas.log_test",
         correction=rules.test.correction,
         alpha=rules.test.alpha,
@@ -829,7 +659,7 @@ def _result(
     rows: list[dict[str, Any]],
     tests: list[pd.DataFrame],
     *,
-    log: list[tuple[str, str]],
+    log: RunLog,
     crs: pyproj.CRS,
     out_crs: int | str | pyproj.CRS,
 ) -> KeyAreaResult:

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from analysis._significance import two_sided_p
+from analysis._significance import check_values, two_sided_p
 from analysis.weights import SpatialWeights
 from gis.errors import ValidationError
 
@@ -121,20 +121,11 @@ def moran(
         Fewer than 4 units, non-finite or constant values, mismatched weights, or
         permutations without a seed.
     """
-    x = np.asarray(values, dtype=np.float64).ravel()
+    x = check_values(values, minimum=4)
     w = _matrix(weights)
     n = x.size
-    if n < 4:
-        raise ValidationError("analysis.too_few_units", count=n, minimum=4)
     if w.shape != (n, n):
         raise ValidationError("analysis.weights_shape", shape=tuple(w.shape), expected=(n, n))
-    if not np.isfinite(x).all():
-        bad = np.flatnonzero(~np.isfinite(x))
-        raise ValidationError(
-            "analysis.non_finite_values", count=bad.size, examples=", ".join(map(str, bad[:3]))
-        )
-    if np.ptp(x) == 0:
-        raise ValidationError("analysis.constant_values", value=float(x[0]), count=n)
     if permutations and seed is None:
         raise ValidationError("analysis.permutations_need_seed", permutations=permutations)
 

@@ -27,12 +27,13 @@ Analysis works", ArcGIS Pro documentation) for incident points aggregated to a f
 6. **Hot spots.** Gi* with binary weights of that band, the focal cell included, and
    Benjamini–Hochberg FDR at each confidence level (:func:`analysis.gistar.gi_star`).
 
-Every decision is a :class:`LogEntry` with a catalogue key, rendered in Chinese and English.
+Every decision is an entry of the run log (:class:`analysis.runlog.RunLog`) with a catalogue key,
+rendered in Chinese and English.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -45,10 +46,11 @@ from scipy.spatial import cKDTree
 from analysis.aggregate import Aggregation, count_in_fishnet
 from analysis.gistar import GiStarResult, gi_star
 from analysis.moran import moran
+from analysis.runlog import RunLog
 from analysis.weights import distance_band_weights, metric_centroids
 from gis.crs import local_metric_crs_of
 from gis.errors import ValidationError
-from gis.messages import t
+from gis.messages import Language
 
 __all__ = [
     "ISA_STEPS",
@@ -56,7 +58,6 @@ __all__ = [
     "MIN_INCIDENTS",
     "OUTLIER_SD",
     "IncrementalAutocorrelation",
-    "LogEntry",
     "OptimizedHotSpots",
     "incremental_autocorrelation",
     "locational_outliers",
@@ -69,28 +70,6 @@ OUTLIER_SD = 3.0
 ISA_STEPS = 10
 _SIGNIFICANT_Z = 1.96
 _KNN_SHARE, _KNN_MIN, _KNN_MAX = 0.05, 3, 30
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """One choice of the run: a catalogue key and its parameters."""
-
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def zh(self) -> str:
-        """The entry in Chinese."""
-        return t(self.key, language="zh", **self.params)
-
-    @property
-    def en(self) -> str:
-        """The entry in English."""
-        return t(self.key, language="en", **self.params)
-
-    def as_json(self) -> dict[str, Any]:
-        """``{"key", "params", "zh", "en"}``, as stored with a hotspot run."""
-        return {"key": self.key, "params": self.params, "zh": self.zh, "en": self.en}
 
 
 @dataclass(frozen=True)
@@ -142,7 +121,7 @@ class OptimizedHotSpots:
     crs
         The local metric CRS of ``cells``.
     log
-        Every choice, in order (:class:`LogEntry`).
+        Every choice, in order (:class:`analysis.runlog.RunLog`).
     """
 
     cells: gpd.GeoDataFrame
@@ -153,11 +132,11 @@ class OptimizedHotSpots:
     outliers: NDArray[np.intp]
     unassigned: NDArray[np.intp]
     crs: pyproj.CRS
-    log: list[LogEntry]
+    log: RunLog
 
-    def log_text(self, language: str = "zh") -> str:
+    def log_text(self, *, language: Language = "zh") -> str:
         """The run log as lines in ``"zh"`` or ``"en"``."""
-        return "\n".join(e.zh if language == "zh" else e.en for e in self.log)
+        return "\n".join(self.log.lines(language=language))
 
 
 def _nearest_distinct(xy: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -277,16 +256,14 @@ def optimized_hot_spots(
         Fewer than 60 usable incidents, all incidents in one place, fewer than 30 cells, or
         counts that do not vary (catalogue keys ``analysis.ohsa_*``).
     """
-    log: list[LogEntry] = []
+    log = RunLog()
     metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs_of(points)
     geoms = np.asarray(points.geometry.values, dtype=object)
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     usable &= shapely.get_type_id(geoms) == 0  # Point
-    log.append(
-        LogEntry("analysis.ohsa_log_input", {"total": len(points), "usable": int(usable.sum())})
-    )
+    log.say("analysis.ohsa_log_input", total=len(points), usable=int(usable.sum()))
     if (~usable).any():
-        log.append(LogEntry("analysis.ohsa_log_bad_records", {"count": int((~usable).sum())}))
+        log.say("analysis.ohsa_log_bad_records", count=int((~usable).sum()))
     n = int(usable.sum())
     if n < MIN_INCIDENTS:
         raise ValidationError("analysis.ohsa_too_few_incidents", count=n, minimum=MIN_INCIDENTS)
@@ -295,19 +272,17 @@ def optimized_hot_spots(
     xy, _ = metric_centroids(pts, crs=metric)
     if np.unique(xy, axis=0).shape[0] < 2:
         raise ValidationError("analysis.ohsa_all_coincident", count=n)
-    log.append(LogEntry("analysis.ohsa_log_crs", {"crs": metric.to_string()}))
+    log.say("analysis.ohsa_log_crs", crs=metric.to_string())
 
     outlier = locational_outliers(xy)
     outliers = kept[outlier]
-    log.append(
-        LogEntry("analysis.ohsa_log_outliers", {"count": int(outlier.sum()), "sd": OUTLIER_SD})
-    )
+    log.say("analysis.ohsa_log_outliers", count=int(outlier.sum()), sd=OUTLIER_SD)
     core = xy[~outlier]
 
     if cell_size_m is None:
         cell_size_m = _cell_size(core, area=area, metric=metric, log=log)
     else:
-        log.append(LogEntry("analysis.ohsa_log_cell_given", {"cell_m": _m(cell_size_m)}))
+        log.say("analysis.ohsa_log_cell_given", cell_m=_m(cell_size_m))
 
     agg = _aggregate(pts, outlier, cell_size_m=cell_size_m, area=area, metric=metric, log=log)
     cells = agg.units
@@ -333,31 +308,23 @@ def optimized_hot_spots(
         distance_band_m = isa.chosen_m
         _log_isa(isa, log)
     else:
-        log.append(LogEntry("analysis.ohsa_log_band_given", {"band_m": _m(distance_band_m)}))
+        log.say("analysis.ohsa_log_band_given", band_m=_m(distance_band_m))
 
     w = distance_band_weights(centres, threshold_m=distance_band_m, include_self=True)
     gi = gi_star(counts, w.sparse, fdr=True, alpha=0.05)
-    log.append(
-        LogEntry(
-            "analysis.ohsa_log_neighbours",
-            {
-                "mean": round(w.mean_neighbours, 1),
-                "min": int(w.cardinalities.min()),
-                "max": int(w.cardinalities.max()),
-                "islands": int(w.islands.size),
-            },
-        )
+    log.say(
+        "analysis.ohsa_log_neighbours",
+        mean=round(w.mean_neighbours, 1),
+        min=int(w.cardinalities.min()),
+        max=int(w.cardinalities.max()),
+        islands=int(w.islands.size),
     )
-    log.append(
-        LogEntry(
-            "analysis.ohsa_log_result",
-            {
-                "hot": gi.n_hot,
-                "cold": gi.n_cold,
-                "cells": len(cells),
-                "cutoff": f"{gi.p_cutoff:.4g}",
-            },
-        )
+    log.say(
+        "analysis.ohsa_log_result",
+        hot=gi.n_hot,
+        cold=gi.n_cold,
+        cells=len(cells),
+        cutoff=f"{gi.p_cutoff:.4g}",
     )
     cells = cells.assign(z=gi.z, p=gi.p, bin=gi.bins, neighbours=w.cardinalities)
     point_unit = np.full(len(points), -1, dtype=np.intp)
@@ -379,9 +346,7 @@ def _m(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-def _cell_size(
-    core: NDArray[np.float64], *, area: Any, metric: pyproj.CRS, log: list[LogEntry]
-) -> float:
+def _cell_size(core: NDArray[np.float64], *, area: Any, metric: pyproj.CRS, log: RunLog) -> float:
     if area is not None:
         region = shapely.union_all(np.asarray(area.to_crs(metric).geometry.values, dtype=object))
         extent_km2 = region.area / 1e6
@@ -392,16 +357,12 @@ def _cell_size(
     nn = _nearest_distinct(core)
     mean_nn = float(nn[np.isfinite(nn)].mean())
     size = max(per_point, mean_nn)
-    log.append(
-        LogEntry(
-            "analysis.ohsa_log_cell_size",
-            {
-                "cell_m": _m(size),
-                "per_point_m": _m(per_point),
-                "mean_nn_m": _m(mean_nn),
-                "extent_km2": f"{extent_km2:,.2f}",
-            },
-        )
+    log.say(
+        "analysis.ohsa_log_cell_size",
+        cell_m=_m(size),
+        per_point_m=_m(per_point),
+        mean_nn_m=_m(mean_nn),
+        extent_km2=f"{extent_km2:,.2f}",
     )
     return size
 
@@ -413,49 +374,29 @@ def _aggregate(
     cell_size_m: float,
     area: Any,
     metric: pyproj.CRS,
-    log: list[LogEntry],
+    log: RunLog,
 ) -> Aggregation:
     if area is not None:
         agg = count_in_fishnet(pts, cell_size_m=cell_size_m, area=area, crs=metric)
-        log.append(LogEntry("analysis.ohsa_log_cells_area", {"cells": len(agg.units)}))
+        log.say("analysis.ohsa_log_cells_area", cells=len(agg.units))
         return agg
     # without a study area the fishnet spans the outlier-free incidents, and only cells with
     # incidents are analysed
-    core_pts = pts[~outlier]
-    agg = count_in_fishnet(core_pts, cell_size_m=cell_size_m, crs=metric)
-    occupied = agg.units["count"].to_numpy() > 0
-    new_pos = np.cumsum(occupied) - 1
-    unit = np.full(len(pts), -1, dtype=np.intp)
-    unit[np.flatnonzero(~outlier)] = np.where(
-        agg.point_unit >= 0, new_pos[np.maximum(agg.point_unit, 0)], -1
-    )
-    units = agg.units[occupied].reset_index(drop=True)
-    log.append(
-        LogEntry(
-            "analysis.ohsa_log_cells_occupied",
-            {"cells": len(units), "empty": int((~occupied).sum())},
-        )
-    )
-    return Aggregation(
-        units=units,
-        point_unit=unit,
-        unassigned=np.flatnonzero(unit < 0).astype(np.intp),
-        kind="fishnet",
-        crs=agg.crs,
-        params=agg.params,
-    )
+    agg = count_in_fishnet(pts[~outlier], cell_size_m=cell_size_m, crs=metric)
+    occupied = agg.counts > 0
+    core = agg.subset(occupied)
+    log.say("analysis.ohsa_log_cells_occupied", cells=len(core.units), empty=int((~occupied).sum()))
+    point_unit = np.full(len(pts), -1, dtype=np.intp)
+    point_unit[~outlier] = core.point_unit
+    return replace(core, point_unit=point_unit)
 
 
-def _log_isa(isa: IncrementalAutocorrelation, log: list[LogEntry]) -> None:
-    log.append(
-        LogEntry(
-            "analysis.ohsa_log_isa",
-            {
-                "steps": isa.distances_m.size,
-                "start_m": _m(float(isa.distances_m[0])),
-                "end_m": _m(float(isa.distances_m[-1])),
-            },
-        )
+def _log_isa(isa: IncrementalAutocorrelation, log: RunLog) -> None:
+    log.say(
+        "analysis.ohsa_log_isa",
+        steps=isa.distances_m.size,
+        start_m=_m(float(isa.distances_m[0])),
+        end_m=_m(float(isa.distances_m[-1])),
     )
     key = {
         "first_peak": "analysis.ohsa_log_band_first_peak",
@@ -463,4 +404,4 @@ def _log_isa(isa: IncrementalAutocorrelation, log: list[LogEntry]) -> None:
         "knn_average": "analysis.ohsa_log_band_knn",
     }[isa.how]
     z_at = float(isa.z[np.argmin(np.abs(isa.distances_m - isa.chosen_m))])
-    log.append(LogEntry(key, {"band_m": _m(isa.chosen_m), "z": f"{z_at:.2f}"}))
+    log.say(key, band_m=_m(isa.chosen_m), z=f"{z_at:.2f}")

@@ -34,7 +34,6 @@ deployment time zone).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +53,9 @@ from analysis._incidents import (
     metric_crs_for,
     to_metric,
 )
-from gis.errors import InputFileError, ValidationError
+from analysis._rulefile import bad_entry, read_rule_file
+from analysis.runlog import RunLog
+from gis.errors import ValidationError
 from gis.messages import t
 
 __all__ = [
@@ -104,12 +105,6 @@ class RiskConfig:
     smoothing: float = 1.0
 
 
-def _bad(path: Path, entry: str, value: Any, expected: str) -> ValidationError:
-    return ValidationError(
-        "key_areas.bad_rule", path=str(path), entry=entry, value=value, expected=expected
-    )
-
-
 def load_config(path: str | Path | None = None) -> RiskConfig:
     """Read the grading method from ``data/risk.toml`` (or ``path``).
 
@@ -121,17 +116,11 @@ def load_config(path: str | Path | None = None) -> RiskConfig:
         An indicator is unknown, a weight negative, ``full`` equals ``zero``, thresholds are not
         increasing, or an escalation names an unknown indicator or grade.
     """
-    source = Path(path) if path is not None else CONFIG_FILE
-    try:
-        config = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFileError("key_areas.rules_missing", path=str(source)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError("key_areas.rules_unreadable", path=str(source), error=exc) from None
+    source, config = read_rule_file(path, default=CONFIG_FILE)
     indicators: dict[str, Indicator] = {}
     for name, entry in config.get("indicators", {}).items():
         if name not in INDICATORS:
-            raise _bad(source, f"indicators.{name}", name, ", ".join(INDICATORS))
+            raise bad_entry(source, f"indicators.{name}", name, ", ".join(INDICATORS))
         ind = Indicator(
             name=name,
             weight=float(entry.get("weight", 0.0)),
@@ -144,23 +133,23 @@ def load_config(path: str | Path | None = None) -> RiskConfig:
             },
         )
         if ind.weight < 0:
-            raise _bad(source, f"indicators.{name}.weight", ind.weight, ">= 0")
+            raise bad_entry(source, f"indicators.{name}.weight", ind.weight, ">= 0")
         if ind.full == ind.zero:
-            raise _bad(source, f"indicators.{name}.full", ind.full, f"!= zero ({ind.zero})")
+            raise bad_entry(source, f"indicators.{name}.full", ind.full, f"!= zero ({ind.zero})")
         if ind.scale not in SCALES:
-            raise _bad(source, f"indicators.{name}.scale", ind.scale, ", ".join(SCALES))
+            raise bad_entry(source, f"indicators.{name}.scale", ind.scale, ", ".join(SCALES))
         indicators[name] = ind
     grades = config.get("grades", {})
     thresholds = {
         g: float(grades.get(g, d)) for g, d in (("yellow", 30), ("orange", 50), ("red", 70))
     }
     if not thresholds["yellow"] < thresholds["orange"] < thresholds["red"]:
-        raise _bad(source, "grades", thresholds, "yellow < orange < red")
+        raise bad_entry(source, "grades", thresholds, "yellow < orange < red")
     escalate = []
     for i, entry in enumerate(config.get("escalate", [])):
         rule = (str(entry["indicator"]), float(entry.get("score", 100)), str(entry["grade"]))
         if rule[0] not in indicators or rule[2] not in GRADES:
-            raise _bad(source, f"escalate[{i}]", rule, "a configured indicator and a grade")
+            raise bad_entry(source, f"escalate[{i}]", rule, "a configured indicator and a grade")
         escalate.append(rule)
     return RiskConfig(
         indicators=indicators,
@@ -191,12 +180,12 @@ class RiskResult:
         ``note`` (``""``, ``no_residents``, ``few_residents``, ``no_cameras``, ``no_history``,
         ``no_hotspots``).
     log
-        The choices made, as ``(zh, en)`` sentences.
+        The choices made (:class:`analysis.runlog.RunLog`).
     """
 
     grades: pd.DataFrame
     factors: pd.DataFrame
-    log: list[tuple[str, str]] = field(default_factory=list)
+    log: RunLog = field(default_factory=RunLog)
 
     def breakdown(self, code: str, month: str) -> pd.DataFrame:
         """The factor rows of one unit and month."""
@@ -321,7 +310,7 @@ def risk_grades(
     config = config or load_config()
     if "code" not in units.columns:
         raise ValidationError("key_areas.missing_column", frame="units", column="code")
-    log: list[tuple[str, str]] = []
+    log = RunLog()
     crs = metric_crs_for(units, incidents)
     geoms = np.asarray(to_metric(units.geometry, crs, name="units").values, dtype=object)
     table = incident_table(incidents, crs=crs, timezone=timezone, group_codes=group_codes)
@@ -428,9 +417,8 @@ def risk_grades(
     if "camera_offline" in ind:
         rows.append(_camera_factor(cameras, geoms, ind["camera_offline"], crs=crs, shape=shape))
     grades = _combine(rows, units, level, keys, config)
-    _say(log, "risk.log_run", level=level, units=n_units, months=n_months, crs=crs.to_string())
-    _say(
-        log,
+    log.say("risk.log_run", level=level, units=n_units, months=n_months, crs=crs.to_string())
+    log.say(
         "risk.log_population",
         none=int((pop_note == "no_residents").sum()),
         few=int((pop_note == "few_residents").sum()),
@@ -494,10 +482,6 @@ def _camera_factor(
         score=score[:, None],
         note=np.where(total > 0, "", "no_cameras")[:, None],
     )
-
-
-def _say(log: list[tuple[str, str]], key: str, **params: Any) -> None:
-    log.append((t(key, language="zh", **params), t(key, language="en", **params)))
 
 
 def _grade_of(score: NDArray[np.float64], thresholds: Mapping[str, float]) -> NDArray[np.int64]:
@@ -635,5 +619,5 @@ def grade_levels(
             [r.factors.assign(level=lvl) for lvl, r in zip(levels, results, strict=True)],
             ignore_index=True,
         ),
-        log=[line for r in results for line in r.log],
+        log=RunLog(entry for r in results for entry in r.log),
     )

@@ -1,67 +1,20 @@
 """Domain layers: base layers with their validation and persistence, read back in one call.
 
-The public names are re-exported here so modules can move without breaking callers.
+The public names are re-exported here so modules can move without breaking callers. Those of
+the derived layers (:mod:`layers.analyses`, every name of its ``__all__``) are imported on first
+use, since they pull in the statistics (scipy.stats, scikit-learn …): a command or page that
+only reads base layers starts fast.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from layers.access import counts, incident_counts, incident_detail, incident_monthly_counts, read
 from layers.ingest import BASE_LAYERS, import_file, import_frame, import_table
 
-if TYPE_CHECKING:
-    from layers.analyses import (
-        AnalysisRun,
-        key_area_history,
-        kpis,
-        latest_run,
-        list_runs,
-        read_clusters,
-        read_hotspot_cells,
-        read_key_areas,
-        read_risk_grades,
-        read_run,
-        refresh_clusters,
-        refresh_emerging,
-        refresh_hotspots,
-        refresh_key_areas,
-        refresh_near_repeat,
-        refresh_profile,
-        refresh_risk,
-        risk_months,
-        run_backtest,
-        transition_key_area,
-    )
-
-# The derived layers (layers.analyses) pull in the statistics (scipy.stats, scikit-learn …);
-# they are imported on first use, so a command or page that only reads base layers starts fast.
-_ANALYSES = frozenset(
-    {
-        "AnalysisRun",
-        "key_area_history",
-        "kpis",
-        "latest_run",
-        "list_runs",
-        "read_clusters",
-        "read_hotspot_cells",
-        "read_key_areas",
-        "read_risk_grades",
-        "read_run",
-        "refresh_clusters",
-        "refresh_emerging",
-        "refresh_hotspots",
-        "refresh_key_areas",
-        "refresh_near_repeat",
-        "refresh_profile",
-        "refresh_risk",
-        "risk_months",
-        "run_backtest",
-        "transition_key_area",
-    }
-)
-
 
 def __getattr__(name: str) -> Any:
-    if name in _ANALYSES:
+    # Only names not bound above get here, so a name of __all__ is one of layers.analyses.
+    if name in __all__:
         from layers import analyses
 
         return getattr(analyses, name)
@@ -70,6 +23,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BASE_LAYERS",
+    "KINDS",
+    "STATUSES",
     "AnalysisRun",
     "counts",
     "import_file",

@@ -114,7 +114,7 @@ def _report(run: AnalysisRun, as_json: bool, rows: list[tuple[str, Any]]) -> boo
             )
         )
     table("analyze.summary_title", ("cli.col.item", "cli.col.value"), [*head, *rows])
-    for line in run.log_text(language):
+    for line in run.log_text(language=language):
         console.print(f"[dim]· {line}[/]")
     return False
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeAlias
@@ -26,9 +26,9 @@ import pandas as pd
 import psycopg
 import shapely
 
+from analysis.runlog import RunLog
 from gis.db import Database, get_database
 from gis.errors import ValidationError
-from gis.messages import t
 from gis.queries import fetch_all, fetch_one
 from layers._store import copy_frame, ewkb
 from layers.access import _incident_filter, _to_frame, area_scope, read
@@ -39,7 +39,6 @@ __all__ = [
     "Inputs",
     "latest_run",
     "list_runs",
-    "log_entry",
     "read_run",
 ]
 
@@ -74,7 +73,8 @@ class AnalysisRun:
     params
         Every option, the defaults included.
     log
-        The choices made, ``[{"key", "zh", "en"}]``.
+        The choices made, ``[{"key", "params", "zh", "en"}]`` (:meth:`analysis.runlog.LogEntry.
+        as_json`).
     summary
         Headline figures (what the CLI prints).
     result
@@ -100,23 +100,9 @@ class AnalysisRun:
         """The run as JSON-ready data (times as ISO text)."""
         return clean_json(self.__dict__)
 
-    def log_text(self, language: str = "zh") -> list[str]:
+    def log_text(self, *, language: str = "zh") -> list[str]:
         """The run log in one language."""
         return [str(entry.get(language) or entry.get("zh", "")) for entry in self.log]
-
-
-def log_entry(key: str, /, **params: Any) -> dict[str, Any]:
-    """A run-log entry from a catalogue key: ``{"key", "zh", "en"}``."""
-    return {
-        "key": key,
-        "zh": t(key, language="zh", **params),
-        "en": t(key, language="en", **params),
-    }
-
-
-def log_pairs(key: str, pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Run-log entries from ``(zh, en)`` sentences an analysis returned."""
-    return [{"key": key, "zh": zh, "en": en} for zh, en in pairs]
 
 
 def clean_json(value: Any) -> Any:
@@ -176,7 +162,8 @@ def local_end(value: TimeLike, timezone: str) -> pd.Timestamp:
 
 @dataclass
 class Inputs:
-    """What one refresh reads: the database, the area scope, the period and the categories.
+    """What one refresh reads: the database, the area scope, the period and the categories;
+    and the run log it keeps (``log``, every choice of the refresh and of its analysis).
 
     Build with :meth:`resolve`; :meth:`incidents` then reads the incidents.
     """
@@ -188,7 +175,7 @@ class Inputs:
     categories: list[str]
     asked: list[str] = field(default_factory=list)
     started_at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
-    log: list[dict[str, Any]] = field(default_factory=list)
+    log: RunLog = field(default_factory=RunLog)
 
     @classmethod
     def resolve(
@@ -230,10 +217,6 @@ class Inputs:
     @property
     def srid(self) -> int:
         return self.db.storage_srid
-
-    def say(self, key: str, /, **params: Any) -> None:
-        """Add an entry to the run log."""
-        self.log.append(log_entry(key, **params))
 
     def incidents(
         self,
@@ -279,7 +262,7 @@ class Inputs:
         frame["h3_r10"] = frame["h3_r10"].astype(np.int64)
         geometry = gpd.points_from_xy(frame.pop("x"), frame.pop("y"))
         out = gpd.GeoDataFrame(frame, geometry=geometry, crs=f"EPSG:{self.srid}")
-        self.say(
+        self.log.say(
             "analyses.log_incidents",
             count=len(out),
             area=self.area or "*",
@@ -333,7 +316,7 @@ class Inputs:
             period_to=self.end if period else None,
             categories=self.categories,
             params=to_json({**params, "categories_asked": self.asked}),
-            log=to_json(self.log),
+            log=to_json([entry.as_json() for entry in self.log]),
             summary=to_json(summary),
             result=None if result is None else to_json(result),
             started_at=self.started_at,

@@ -63,20 +63,16 @@ class Cells:
         """Only the cells where ``keep`` is true, their weights cut to match."""
         idx = np.flatnonzero(keep)
         weights = sp.csr_array(self.weights[idx][:, idx])
-        position = np.full(len(keep), -1, dtype=np.intp)
-        position[idx] = np.arange(idx.size)
-        point_unit = np.where(
-            self.agg.point_unit >= 0, position[np.maximum(self.agg.point_unit, 0)], -1
-        )
-        agg = Aggregation(
-            units=self.agg.units.iloc[idx].reset_index(drop=True),
-            point_unit=point_unit.astype(np.intp),
-            unassigned=np.flatnonzero(point_unit < 0).astype(np.intp),
-            kind=self.agg.kind,
-            crs=self.agg.crs,
-            params=self.agg.params,
-        )
+        agg = self.agg.subset(keep)
         return Cells(agg=agg, ids=self.ids[idx], weights=weights, params=self.params)
+
+
+def tiling_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The 综合 grids of ``grids``, which tile their villages (the 专属 grids of a school or a
+    hospital lie over them, and would count an incident or a resident twice)."""
+    if "kind" not in grids.columns:
+        return grids
+    return grids[grids["kind"] != "专属"].reset_index(drop=True)
 
 
 def _h3_weights(cells: np.ndarray) -> sp.csr_array:
@@ -115,30 +111,28 @@ def count_cells(
         raise ValidationError("analyses.bad_unit", unit=unit, units=", ".join(UNITS))
     params: dict[str, Any] = {"unit": unit}
     if unit == "grid":
-        grids = inputs.layer("grids")
-        if "kind" in grids.columns:
-            grids = grids[grids["kind"] != "专属"].reset_index(drop=True)
+        grids = tiling_grids(inputs.layer("grids"))
         if grids.empty:
             raise ValidationError("analyses.no_grids", area=inputs.area or "*")
         agg = count_in_polygons(incidents, grids)
         ids = grids["code"].astype(str).to_numpy(dtype=object)
         weights = contiguity_weights(grids, rule="queen", include_self=True).sparse
-        inputs.say("analyses.log_unit_grid", cells=len(grids))
+        inputs.log.say("analyses.log_unit_grid", cells=len(grids))
     elif unit == "h3":
         area = inputs.study_area() if fill else None
         agg = count_in_h3(incidents["h3_r10"].to_numpy(), resolution=resolution, area=area)
         ids = cell_to_str(agg.units["cell"].to_numpy()).astype(object)
         weights = _h3_weights(agg.units["cell"].to_numpy())
         params["resolution"] = resolution
-        inputs.say("analyses.log_unit_h3", resolution=resolution, cells=len(ids))
+        inputs.log.say("analyses.log_unit_h3", resolution=resolution, cells=len(ids))
         if area is not None:
-            inputs.say("analyses.log_unit_filled")
+            inputs.log.say("analyses.log_unit_filled")
     elif unit == "fishnet":
         size = float(cell_size_m or DEFAULT_CELL_M)
         area = inputs.study_area() if fill else None
         agg = count_in_fishnet(incidents, cell_size_m=size, area=area)
         if not fill:
-            agg = _occupied(agg)
+            agg = agg.subset(agg.counts > 0)
         ids = ("r" + agg.units["row"].astype(str) + "c" + agg.units["col"].astype(str)).to_numpy(
             dtype=object
         )
@@ -146,7 +140,7 @@ def count_cells(
         xy, _ = metric_centroids(agg.units, crs=agg.crs)
         weights = distance_band_weights(xy, threshold_m=band, include_self=True).sparse
         params.update(cell_size_m=size, band_m=band)
-        inputs.say(
+        inputs.log.say(
             "analyses.log_unit_fishnet", cell_m=f"{size:g}", band_m=f"{band:g}", cells=len(ids)
         )
     else:
@@ -158,24 +152,10 @@ def count_cells(
         ids = roads["source_id"].astype(str).to_numpy(dtype=object)
         weights = contiguity_weights(roads, rule="queen", include_self=True).sparse
         params["tolerance_m"] = tolerance
-        inputs.say(
+        inputs.log.say(
             "analyses.log_unit_segment",
             segments=len(roads),
             tolerance_m=f"{tolerance:g}",
             far=int(agg.unassigned.size),
         )
     return Cells(agg=agg, ids=ids, weights=weights, params=params)
-
-
-def _occupied(agg: Aggregation) -> Aggregation:
-    keep = agg.units["count"].to_numpy() > 0
-    position = np.cumsum(keep) - 1
-    point_unit = np.where(agg.point_unit >= 0, position[np.maximum(agg.point_unit, 0)], -1)
-    return Aggregation(
-        units=agg.units[keep].reset_index(drop=True),
-        point_unit=point_unit.astype(np.intp),
-        unassigned=np.flatnonzero(point_unit < 0).astype(np.intp),
-        kind=agg.kind,
-        crs=agg.crs,
-        params=agg.params,
-    )

@@ -87,7 +87,7 @@ def run_backtest(
         places=places if len(places) else None,
         progress=progress,
     )
-    inputs.say(
+    inputs.log.say(
         "analyses.log_backtest",
         windows=int(windows),
         first=result.params["first_month"],

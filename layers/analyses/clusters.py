@@ -143,7 +143,7 @@ def refresh_clusters(
         min_cluster_size=min_cluster_size,
         progress=progress,
     )
-    inputs.say(
+    inputs.log.say(
         "analyses.log_clusters",
         method=method,
         clusters=result.n_clusters,

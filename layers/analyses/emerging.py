@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -20,15 +19,9 @@ from analysis.emerging import emerging_hot_spots
 from gis.db import Database
 from layers.analyses._runs import AnalysisRun, Inputs, TimeLike, read_run
 from layers.analyses._units import count_cells
-from layers.analyses.hotspots import store_cells
+from layers.analyses.hotspots import cell_frame, store_cells
 
 __all__ = ["refresh_emerging"]
-
-
-def _split(text: str) -> tuple[str, str]:
-    """A "中文 / English" sentence (:func:`gis.messages.both`) as its two halves."""
-    zh, sep, en = text.partition(" / ")
-    return (zh, en) if sep and " / " not in en else (text, text)
 
 
 def refresh_emerging(
@@ -98,7 +91,7 @@ def refresh_emerging(
         cells=np.arange(len(cells.ids)),
         timezone=inputs.timezone,
     )
-    inputs.say(
+    inputs.log.say(
         "analyses.log_cube",
         cells=cube.n_cells,
         steps=cube.n_steps,
@@ -108,20 +101,15 @@ def refresh_emerging(
         counted=cube.n_counted,
     )
     result = emerging_hot_spots(cube, cells.weights, time_step_window=time_step_window, alpha=alpha)
-    for line in result.log:
-        zh, en = _split(line)
-        inputs.log.append({"key": "emerging.log", "zh": zh, "en": en})
-    frame = gpd.GeoDataFrame(
-        {
-            "cell_id": cells.ids,
-            "count": cube.counts.sum(axis=1).astype(float),
-            "z": result.z[:, -1],
-            "p": result.p[:, -1],
-            "bin": result.bins[:, -1].astype(np.int16),
-            "pattern": result.names(),
-        },
-        geometry=cells.units.geometry.values,
-        crs=cells.units.crs,
+    inputs.log.extend(result.log)
+    frame = cell_frame(
+        cells.ids,
+        cells.units,
+        count=cube.counts.sum(axis=1),
+        z=result.z[:, -1],
+        p=result.p[:, -1],
+        bins=result.bins[:, -1],
+        pattern=result.names(),
     )
     params: dict[str, Any] = {
         **cells.params,

@@ -17,8 +17,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from analysis.gistar import GiStarResult, gi_star
+from analysis.gistar import GiStarResult, confidence_level, gi_star
 from analysis.optimized import optimized_hot_spots
 from gis.db import Database, get_database
 from gis.queries import fetch_all
@@ -47,27 +48,42 @@ TOP_CELLS = 10
 
 
 def store_cells(conn: Any, run_id: int, cells: gpd.GeoDataFrame, *, srid: int) -> None:
-    """COPY cells (``cell_id``, ``count``, ``z``, ``p``, ``bin``, ``pattern``) of a run."""
+    """COPY the cells of a run (:func:`cell_frame`)."""
     frame = cells.assign(run_id=np.full(len(cells), run_id, dtype=np.int64))
-    if "pattern" not in frame.columns:
-        frame["pattern"] = None
     store_geometries(conn, "hotspot_cell", CELL_COLUMNS, frame, srid=srid)
 
 
-def hot_cells(cells: Cells, *, alpha: float = 0.05) -> tuple[gpd.GeoDataFrame, GiStarResult]:
-    """Gi* of the counted cells: the cells with ``cell_id``, ``count``, ``z``, ``p``, ``bin``
-    (in the cells' CRS), and the Gi* result."""
-    result = gi_star(cells.agg.counts, cells.weights, fdr=True, alpha=alpha)
-    frame = gpd.GeoDataFrame(
+def cell_frame(
+    ids: ArrayLike,
+    units: gpd.GeoDataFrame,
+    *,
+    count: ArrayLike,
+    z: ArrayLike,
+    p: ArrayLike,
+    bins: ArrayLike,
+    pattern: ArrayLike | None = None,
+) -> gpd.GeoDataFrame:
+    """Cells as :func:`store_cells` takes them: ``cell_id``, ``count``, ``z``, ``p``, ``bin``
+    (``Gi_Bin``), ``pattern`` (emerging runs) and the polygons of ``units``, in their CRS."""
+    return gpd.GeoDataFrame(
         {
-            "cell_id": cells.ids,
-            "count": cells.agg.counts,
-            "z": result.z,
-            "p": result.p,
-            "bin": result.bins.astype(np.int16),
+            "cell_id": ids,
+            "count": np.asarray(count, dtype=float),
+            "z": np.asarray(z, dtype=float),
+            "p": np.asarray(p, dtype=float),
+            "bin": np.asarray(bins).astype(np.int16),
+            "pattern": pattern,
         },
-        geometry=cells.units.geometry.values,
-        crs=cells.units.crs,
+        geometry=units.geometry.values,
+        crs=units.crs,
+    )
+
+
+def hot_cells(cells: Cells, *, alpha: float = 0.05) -> tuple[gpd.GeoDataFrame, GiStarResult]:
+    """Gi* of the counted cells: the cells (:func:`cell_frame`) and the Gi* result."""
+    result = gi_star(cells.agg.counts, cells.weights, fdr=True, alpha=alpha)
+    frame = cell_frame(
+        cells.ids, cells.units, count=cells.agg.counts, z=result.z, p=result.p, bins=result.bins
     )
     return frame, result
 
@@ -145,20 +161,17 @@ def refresh_hotspots(
             cell_size_m=cell_size_m,
             distance_band_m=band_m,
         )
-        inputs.log.extend({"key": e.key, "zh": e.zh, "en": e.en} for e in ohsa.log)
+        inputs.log.extend(ohsa.log)
         units = ohsa.cells
-        frame = gpd.GeoDataFrame(
-            {
-                "cell_id": ("r" + units["row"].astype(str) + "c" + units["col"].astype(str)),
-                "count": units["count"].to_numpy(dtype=float),
-                "z": units["z"].to_numpy(dtype=float),
-                "p": units["p"].to_numpy(dtype=float),
-                "bin": units["bin"].to_numpy().astype(np.int16),
-            },
-            geometry=units.geometry.values,
-            crs=units.crs,
+        frame = cell_frame(
+            ("r" + units["row"].astype(str) + "c" + units["col"].astype(str)).to_numpy(),
+            units,
+            count=units["count"],
+            z=units["z"],
+            p=units["p"],
+            bins=units["bin"],
         )
-        significant = np.abs(ohsa.gi.bins) >= {0.01: 3, 0.05: 2, 0.10: 1}[alpha]
+        significant = np.abs(ohsa.gi.bins) >= confidence_level(alpha)
         params.update(
             unit="fishnet",
             cell_size_m=ohsa.cell_size_m,
@@ -178,7 +191,7 @@ def refresh_hotspots(
         frame, result = hot_cells(cells, alpha=alpha)
         significant = result.significant
         params.update(cells.params)
-        inputs.say(
+        inputs.log.say(
             "analyses.log_gi_star",
             hot=result.n_hot,
             cold=result.n_cold,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.key_areas import HotCells, KeyAreaResult, key_areas, load_rules
+from analysis.key_areas import AREA_COLUMNS, HotCells, KeyAreaResult, key_areas, load_rules
 from gis.db import Database, get_database
 from gis.errors import PinganError, ValidationError
 from gis.queries import execute, fetch_all, fetch_one
@@ -35,12 +35,11 @@ from layers.analyses._runs import (
     Inputs,
     TimeLike,
     frame_of,
-    log_pairs,
     read_run,
     store_geometries,
     to_json,
 )
-from layers.analyses._units import count_cells
+from layers.analyses._units import count_cells, tiling_grids
 from layers.analyses.clusters import cluster_areas
 from layers.analyses.hotspots import hot_cells
 
@@ -63,22 +62,8 @@ STAGE_COLUMNS = (
     ("reason", "jsonb"),
     ("evidence", "jsonb"),
 )
-EVIDENCE = (
-    "rule",
-    "place_source_id",
-    "place_name",
-    "place_kind",
-    "zone_m",
-    "observed",
-    "expected",
-    "ratio",
-    "p",
-    "q",
-    "n_cells",
-    "by_category",
-    "period_start",
-    "period_end",
-)
+# what the register keeps as an area's evidence: every column but its id and its reason
+EVIDENCE = tuple(c for c in AREA_COLUMNS if c not in ("area_id", "reason_zh", "reason_en"))
 
 
 def _hot_cells(inputs: Inputs, group: gpd.GeoDataFrame) -> HotCells | None:
@@ -87,7 +72,7 @@ def _hot_cells(inputs: Inputs, group: gpd.GeoDataFrame) -> HotCells | None:
         cells = count_cells(inputs, group, unit="h3", resolution=9)
         frame, result = hot_cells(cells)
     except PinganError as exc:
-        inputs.say("analyses.log_no_hot_cells", reason=exc.en)
+        inputs.log.say("analyses.log_no_hot_cells", reason=exc.en)
         return None
     return HotCells(cells=frame, bins=result.bins, z=result.z, p=result.p)
 
@@ -98,7 +83,7 @@ def _clusters(inputs: Inputs, group: gpd.GeoDataFrame) -> gpd.GeoDataFrame | Non
     result = cluster_areas(
         group, method="dbscan", eps_m=150.0, min_samples=10, min_cluster_size=None
     )
-    inputs.say("analyses.log_key_area_clusters", clusters=result.n_clusters)
+    inputs.log.say("analyses.log_key_area_clusters", clusters=result.n_clusters)
     return result.clusters if result.n_clusters else None
 
 
@@ -189,8 +174,7 @@ def refresh_key_areas(
     incidents = inputs.incidents(minimum=1)
     group = incidents[incidents["two_robberies_one_theft"].to_numpy(dtype=bool)]
     reference = _reference(inputs)
-    grids = inputs.layer("grids")
-    population = grids[grids["kind"] != "专属"] if "kind" in grids.columns else grids
+    population = tiling_grids(inputs.layer("grids"))
     places = inputs.layer("places")
     rules = load_rules()
     result = key_areas(
@@ -206,7 +190,7 @@ def refresh_key_areas(
         timezone=inputs.timezone,
         out_crs=inputs.srid,
     )
-    inputs.log.extend(log_pairs("key_areas.log", result.log))
+    inputs.log.extend(result.log)
     staged = _stage(result, reference)
     by_rule = {str(k): int(v) for k, v in staged["rule"].value_counts().items()}
     with inputs.db.connection() as conn:

@@ -39,11 +39,10 @@ from layers.analyses._runs import (
     Inputs,
     clean_json,
     frame_of,
-    log_pairs,
     read_run,
     to_json,
 )
-from layers.analyses._units import count_cells
+from layers.analyses._units import count_cells, tiling_grids
 from layers.analyses.hotspots import read_hotspot_cells
 
 __all__ = ["kpis", "read_risk_grades", "refresh_risk", "risk_months"]
@@ -76,7 +75,7 @@ def _monthly_hot_spots(
     try:
         cells = count_cells(inputs, incidents, unit="h3", resolution=9)
     except PinganError as exc:
-        inputs.say("analyses.log_no_hot_cells", reason=exc.en)
+        inputs.log.say("analyses.log_no_hot_cells", reason=exc.en)
         return None
     month_of = incidents["occurred_from"].dt.tz_localize(None).dt.to_period("M").to_numpy()
     parts = []
@@ -89,7 +88,7 @@ def _monthly_hot_spots(
         hot = result.bins >= 2
         if hot.any():
             parts.append(cells.units.loc[hot, ["geometry"]].assign(month=str(month)))
-    inputs.say("analyses.log_risk_hot_spots", months=len(parts), of=len(months))
+    inputs.log.say("analyses.log_risk_hot_spots", months=len(parts), of=len(months))
     if not parts:
         return None
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=cells.units.crs)
@@ -101,14 +100,14 @@ def _run_hot_spots(inputs: Inputs, run_id: int) -> gpd.GeoDataFrame:
         raise ValidationError("analyses.not_a_hotspot_run", run_id=run_id, kind=run.kind)
     cells = read_hotspot_cells(run_id, db=inputs.db)
     hot = cells[cells["bin"].fillna(0).to_numpy(dtype=int) >= 2]
-    inputs.say("analyses.log_risk_hotspot_run", run_id=run_id, cells=len(hot))
+    inputs.log.say("analyses.log_risk_hotspot_run", run_id=run_id, cells=len(hot))
     return hot[["geometry"]]
 
 
 def _levels(inputs: Inputs) -> dict[str, gpd.GeoDataFrame]:
     grids = inputs.layer("grids")
     admin = inputs.layer("admin_units")
-    tiling = grids[grids["kind"] != "专属"] if "kind" in grids.columns else grids
+    tiling = tiling_grids(grids)
     levels: dict[str, gpd.GeoDataFrame] = {}
     if len(grids):
         levels["grid"] = grids
@@ -206,7 +205,7 @@ def refresh_risk(
         config=config,
         timezone=tz,
     )
-    inputs.log.extend(log_pairs("risk.log", result.log))
+    inputs.log.extend(result.log)
     grades = result.grades
     summary = {
         "months": [keys[0], keys[-1]],

@@ -73,7 +73,7 @@ def refresh_near_repeat(
         seed=int(seed),
     )
     significant = knox.significant(alpha=alpha)
-    inputs.say(
+    inputs.log.say(
         "analyses.log_knox",
         incidents=knox.n_incidents,
         pairs=knox.n_pairs,
@@ -178,7 +178,7 @@ def refresh_profile(
         }
         for b in profile.bands
     ]
-    inputs.say("analyses.log_profile", timezone=inputs.timezone, total=f"{profile.total:.0f}")
+    inputs.log.say("analyses.log_profile", timezone=inputs.timezone, total=f"{profile.total:.0f}")
     describe = {"zh": profile.describe(language="zh"), "en": profile.describe(language="en")}
     summary = {
         "incidents": len(incidents),

@@ -182,7 +182,7 @@ def test_a_cell_that_starts_late_is_a_new_or_consecutive_hot_spot() -> None:
     result = emerging_hot_spots(counts, _ring_weights(30), time_step_window=1)
     assert result.names()[7] == "consecutive_hot"
     assert result.count_trend.z[7] > 0
-    assert any("FDR" in line for line in result.log)
+    assert any("FDR" in line for line in result.log.lines(language="en"))
     assert sum(result.summary().values()) == 30
 
 

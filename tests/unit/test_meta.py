@@ -12,9 +12,10 @@ from gis.settings import Settings, documented_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("gis", "analysis", "layers", "dashboard", "pingan")
-# A catalogue key as code writes it: a quoted "domain.name" passed to a message function or error.
+# A catalogue key as code writes it: a quoted "domain.name" passed to a message function, an
+# error or a run log (``log.say``, ``LogEntry``).
 _KEY_USE = re.compile(
-    r"""(?:\bt|both|Error|RowIssue|_finding|table|progress_bar)\(\s*f?["']([a-z_]+\.[a-z0-9_.{}]+)["']"""
+    r"""(?:\bt|both|Error|RowIssue|_finding|table|progress_bar|say|LogEntry)\(\s*f?["']([a-z_]+\.[a-z0-9_.{}]+)["']"""
 )
 
 
@@ -100,6 +101,17 @@ def test_import_contracts_hold() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_layers_reexports_the_derived_layers() -> None:
+    """``layers`` lists the names of ``layers.analyses`` in its ``__all__`` (ruff wants both
+    lists literal) and imports them on first use; the two lists must agree."""
+    import layers
+    import layers.analyses
+
+    base = {name for name in layers.__all__ if name in vars(layers)}
+    assert set(layers.__all__) - base == set(layers.analyses.__all__)
+    assert layers.refresh_hotspots is layers.analyses.refresh_hotspots
 
 
 def test_phone_masking() -> None:

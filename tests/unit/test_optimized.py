@@ -37,7 +37,9 @@ def test_every_choice_is_logged_in_both_languages(snow) -> None:
     for key in ("ohsa_log_outliers", "ohsa_log_cell_size", "ohsa_log_isa", "ohsa_log_result"):
         assert f"analysis.{key}" in keys
     assert any(k.startswith("analysis.ohsa_log_band_") for k in keys)
-    assert "格网边长" in result.log_text("zh") and "cell size" in result.log_text("en")
+    assert "格网边长" in result.log_text(language="zh") and "cell size" in result.log_text(
+        language="en"
+    )
     assert result.isa is not None and result.isa.how == "first_peak"
     assert result.distance_band_m == result.isa.chosen_m
     assert result.cells["count"].sum() + result.unassigned.size == len(deaths)
