@@ -16,12 +16,18 @@ the layer ``map-incidents-points`` (dash-leaflet ``GeoJSON``, ``format="geobuf"`
   back by :func:`parse_query`; the area scope always applies.
 
 The answer is geobuf (``application/x-protobuf``) made by PostGIS, at most :data:`CAP`
-points, the latest first kept; headers ``X-Pingan-Count``, ``X-Pingan-Truncated`` (``1``
-when more matched) and ``Server-Timing`` (``db`` = the query, ``cache`` = a hit, and
-``truncated`` when more matched: the page reads it there). Bad input
-gets a 400 with a bilingual JSON message. Answers are kept :data:`CACHE_SECONDS` in files that
-every gunicorn worker reads (:class:`_Cache`). When the box holds more than :data:`CAP`
-incidents, the page says so under the filters (``map-points-notice``).
+points: every matching incident of the box, or when more match, a 10% or 1% random sample of
+them (:func:`layers.incident_points.incident_points`). Headers: ``X-Pingan-Count`` (points
+sent), ``X-Pingan-Sample`` (the share sent: ``1``, ``0.1`` or ``0.01``), ``X-Pingan-Total``
+(matching incidents in the box, estimated from the sample when sampled),
+``X-Pingan-Truncated`` (``1`` when even the 1% sample held more than :data:`CAP`: its latest
+were kept) and ``Server-Timing`` (``db`` = the query, ``cache`` = a hit; when sampled or
+truncated also ``sample``, ``total`` and ``count`` with the values as ``desc``, and
+``truncated``: the page reads them there). Bad input gets a 400 with a bilingual JSON
+message. Answers are kept :data:`CACHE_SECONDS` in files that every gunicorn worker reads
+(:class:`_Cache`). When the answer is a sample, the page says so under the filters
+(``map-points-notice``): the share, the estimated total, and that the numbers on clusters
+count the points drawn.
 """
 
 from __future__ import annotations
@@ -193,7 +199,8 @@ class _Cache:
     process of its own: a per-process cache missed whenever a repeat reached the other one).
 
     One file per answer, named by a hash of its key, in ``directory`` (default
-    ``$PINGAN_HOME/cache/points``): a first line ``count,truncated`` and the geobuf. An answer
+    ``$PINGAN_HOME/cache/points``): a first line ``count,truncated,fraction,total`` and the
+    geobuf. An answer
     older than ``max_age`` seconds is a miss; a file is written under a temporary name and
     renamed, so a reader never sees half of one. After about an eighth of ``max_bytes`` has
     been written, expired files are removed and then the oldest until the rest fit.
@@ -222,14 +229,21 @@ class _Cache:
         except FileNotFoundError:  # never asked, or removed by a prune
             return None
         head, _, body = data.partition(b"\n")
-        count, truncated = head.split(b",")
-        return IncidentPoints(geobuf=body, count=int(count), truncated=truncated == b"1")
+        count, truncated, fraction, total = head.split(b",")
+        return IncidentPoints(
+            geobuf=body,
+            count=int(count),
+            truncated=truncated == b"1",
+            fraction=float(fraction),
+            total=int(total),
+        )
 
     def put(self, key: Any, value: IncidentPoints) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        temporary.write_bytes(b"%d,%d\n" % (value.count, value.truncated) + value.geobuf)
+        head = f"{value.count},{value.truncated:d},{value.fraction!r},{value.total}\n"
+        temporary.write_bytes(head.encode() + value.geobuf)
         temporary.replace(path)
         with self._lock:
             self._written += len(value.geobuf)
@@ -300,9 +314,19 @@ def serve_points() -> Response:
     elapsed = (time.perf_counter() - started) * 1000
     response = Response(found.geobuf, mimetype="application/x-protobuf")
     response.headers["X-Pingan-Count"] = str(found.count)
+    response.headers["X-Pingan-Sample"] = f"{found.fraction:g}"
+    response.headers["X-Pingan-Total"] = str(found.total)
     response.headers["X-Pingan-Truncated"] = "1" if found.truncated else "0"
-    timing = f"{'cache' if cached else 'db'};dur={elapsed:.1f}"
-    response.headers["Server-Timing"] = timing + (", truncated" if found.truncated else "")
+    timing = [f"{'cache' if cached else 'db'};dur={elapsed:.1f}"]
+    if found.sampled or found.truncated:
+        timing += [
+            f'sample;desc="{found.fraction:g}"',
+            f'total;desc="{found.total}"',
+            f'count;desc="{found.count}"',
+        ]
+    if found.truncated:
+        timing.append("truncated")
+    response.headers["Server-Timing"] = ", ".join(timing)
     response.headers["Cache-Control"] = f"private, max-age={int(CACHE_SECONDS)}"
     return response
 
@@ -313,6 +337,9 @@ def _bad_request(exc: PinganError) -> Response:
 
 
 # -- the map layer ------------------------------------------------------------------------------
+
+
+_PLACEHOLDERS = {name: "{" + name + "}" for name in ("share", "total", "shown")}
 
 
 def build() -> dl.GeoJSON:
@@ -330,8 +357,13 @@ def build() -> dl.GeoJSON:
             "route": ROUTE,
             "min_zoom": MIN_ZOOM,
             "block_zoom": BLOCK_ZOOM,
-            "capped": {
-                lang: t("dashboard.map.points_capped", language=lang, cap=f"{CAP:,}")
+            # Notice templates; the browser fills {share}, {total} and {shown} from the answer.
+            "sampled": {
+                lang: t("dashboard.map.points_capped", language=lang, **_PLACEHOLDERS)
+                for lang in ("zh", "en")
+            },
+            "cut": {
+                lang: t("dashboard.map.points_sample_cut", language=lang, cap=f"{CAP:,}")
                 for lang in ("zh", "en")
             },
         },
@@ -342,7 +374,7 @@ def register(app: Dash) -> None:
     """Add :data:`ROUTE` to the app's server, and the browser-side callbacks that point the
     layer at the viewport and the ``map-filter`` store (no server round trip when the map
     moves; the filter's meaning stays in :func:`dashboard._data.parse_filter`) and fill
-    :data:`NOTICE_ID` when the answer was capped."""
+    :data:`NOTICE_ID` when the answer is a sample."""
     app.server.add_url_rule(ROUTE, "incident_points", serve_points)
     app.clientside_callback(
         ClientsideFunction(namespace="pingan_points", function_name="url"),
@@ -353,7 +385,8 @@ def register(app: Dash) -> None:
         Input("map-layers", "value"),
         State(LAYER_ID, "hideout"),
     )
-    # Whether the answer was capped: the Server-Timing of the layer's own request.
+    # Whether the answer is a sample, and of how many: the Server-Timing of the layer's own
+    # request.
     app.clientside_callback(
         ClientsideFunction(namespace="pingan_points", function_name="notice"),
         Output(NOTICE_ID, "children"),

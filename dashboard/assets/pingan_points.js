@@ -4,7 +4,7 @@
    to the server when the map moves. The box is snapped outward to the tiles of block_zoom
    (the same arithmetic as dashboard.incident_points.snap), so small pans keep the URL and
    fetch nothing. Below min_zoom the URL is null: the layer is empty and the grids carry the
-   counts. pingan_points.notice says under the filters when an answer was capped. */
+   counts. pingan_points.notice says under the filters when an answer is a random sample. */
 (function () {
     function tileX(lon, z) { return (lon + 180) / 360 * Math.pow(2, z); }
     function tileY(lat, z) {
@@ -45,21 +45,45 @@
                 if (Array.isArray(shown) && shown.indexOf("points") < 0) { return null; }
                 return h.route + "?bbox=" + snap(bounds, h.block_zoom) + query(flt);
             },
-            /* The notice under the filters when the view holds more incidents than one answer
-               carries. The route names it in its Server-Timing header ("truncated"), which the
-               browser's resource timing exposes: the layer's own request is read, no second
-               one is made. */
+            /* The notice under the filters when the answer is a random sample of the view's
+               incidents (10% or 1%): the share, the estimated total and the points drawn, so
+               that the numbers on clusters (sampled points) are not taken for incident counts.
+               The route names them in its Server-Timing header ("sample", "total", "count",
+               and "truncated" when even the sample was cut), which the browser's resource timing
+               exposes: the layer's own request is read, no second one is made. */
             notice: function (url, lang, hideout) {
                 if (!url) { return ""; }
-                const text = ((hideout || {}).capped || {})[lang === "en" ? "en" : "zh"] || "";
+                const h = hideout || {};
+                const key = lang === "en" ? "en" : "zh";
+                const template = (h.sampled || {})[key] || "";
+                const cut = (h.cut || {})[key] || "";
                 const name = new URL(url, window.location.href).href;
+                const number = function (v) {
+                    return Number(v).toLocaleString(key === "en" ? "en-US" : "zh-CN");
+                };
+                const rounded = function (v) {  // an estimate: two significant digits
+                    const n = Number(v);
+                    if (!(n >= 100)) { return n; }
+                    const unit = Math.pow(10, Math.floor(Math.log10(n)) - 1);
+                    return Math.round(n / unit) * unit;
+                };
                 return new Promise(function (resolve) {
                     const observer = new PerformanceObserver(function (list) {
                         const mine = list.getEntries().filter(function (e) { return e.name === name; });
                         if (!mine.length) { return; }
                         observer.disconnect();
                         const timing = mine[mine.length - 1].serverTiming || [];
-                        resolve(timing.some(function (t) { return t.name === "truncated"; }) ? text : "");
+                        const value = function (n) {
+                            const entry = timing.find(function (t) { return t.name === n; });
+                            return entry ? entry.description : null;
+                        };
+                        const share = value("sample");
+                        if (share === null) { resolve(""); return; }
+                        const text = template
+                            .replace("{share}", Math.round(Number(share) * 100) + "%")
+                            .replace("{total}", number(rounded(value("total"))))
+                            .replace("{shown}", number(value("count") || "?"));
+                        resolve(text + (timing.some(function (t) { return t.name === "truncated"; }) ? cut : ""));
                     });
                     observer.observe({type: "resource", buffered: true});
                     setTimeout(function () { observer.disconnect(); resolve(""); }, 60000);

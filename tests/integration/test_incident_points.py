@@ -129,19 +129,159 @@ def test_filters_narrow_the_points(client: Any, county: Database) -> None:
     assert inside and {f["properties"]["id"] for f in inside} <= every
 
 
-def test_the_cap_keeps_the_latest_and_says_so(county: Database) -> None:
+def _ids(found: Any) -> set[int]:
+    return (
+        {f["properties"]["id"] for f in _decode(found.geobuf)["features"]} if found.count else set()
+    )
+
+
+def _tier_ids(db: Database, box: Box, *, tier: int, where: str = "TRUE") -> set[int]:
+    """Ids of the incidents of tiers <= ``tier`` in ``box`` (and ``where``), asked directly."""
+    with db.connection() as conn:
+        return {
+            r[0]
+            for r in conn.execute(
+                "SELECT i.id FROM incident i LEFT JOIN incident_category c"
+                " ON c.code = i.category_code WHERE i.sample_tier <= %s"
+                " AND i.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4490) AND " + where,
+                (tier, box.west, box.south, box.east, box.north),
+            )
+        }
+
+
+def test_sample_tiers_are_a_random_one_and_ten_percent(db: Database) -> None:
+    """The stored tier (migration 0006) on 200,000 consecutive ids: about 1% in tier 0 and 10%
+    in tiers 0-1, in every part of the id range (ids are given out in import order, so
+    consecutive ids are one place and one day: the tier must not follow them)."""
+    with db.connection() as conn:
+        conn.execute(
+            "CREATE TEMP TABLE ids (LIKE incident INCLUDING GENERATED INCLUDING DEFAULTS)"
+            " ON COMMIT DROP"
+        )
+        conn.execute(
+            "INSERT INTO ids (id, category_code, occurred_from, occurred_date, h3_r7, h3_r9,"
+            " h3_r10, source, source_id, batch_id, geom) SELECT g, 'x', now(), current_date,"
+            " 0, 0, 0, 's', g::text, 0, ST_SetSRID(ST_MakePoint(120, 30), 4490)"
+            " FROM generate_series(1, 200000) g"
+        )
+        rows = conn.execute(
+            "SELECT (id - 1) / 20000 AS part, count(*) FILTER (WHERE sample_tier = 0),"
+            " count(*) FILTER (WHERE sample_tier <= 1), count(*) FILTER (WHERE sample_tier = 2),"
+            " count(*) FROM ids GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    first, ten, rest = (sum(r[i] for r in rows) for i in (1, 2, 3))
+    # Binomial: 4 standard deviations (sqrt(n p (1 - p))) either way.
+    assert abs(first - 2_000) < 4 * 44.5
+    assert abs(ten - 20_000) < 4 * 134.2
+    assert ten + rest == 200_000
+    for _, one, tenth, _, n in rows:  # 10 blocks of 20,000 consecutive ids
+        assert abs(one - n * 0.01) < 4 * 14.1 and abs(tenth - n * 0.1) < 4 * 42.5
+
+
+def test_a_dense_box_is_answered_by_a_sample_that_says_so(county: Database) -> None:
+    """With the cap below the box's incidents: every one, then the 10% sample, then the 1%
+    sample, each exactly the box's incidents of those tiers, each inside the next, and each
+    saying its share and the box's total estimated from it."""
     lon, lat, _ = _busiest(county)
     box = points.snap(Box.parse(_bbox(lon, lat)))
-    full = incident_points(box, db=county)
-    capped = incident_points(box, cap=10, db=county)
-    assert full.count > 10 and not full.truncated
-    assert capped.count == 10 and capped.truncated
-    times = sorted(
-        (f["properties"]["occurred"] for f in _decode(full.geobuf)["features"]),
-        reverse=True,
+    every, tenth, first = (_tier_ids(county, box, tier=t) for t in (2, 1, 0))
+    assert len(every) > 10 * len(tenth) / 2 and len(tenth) > len(first) >= 2
+
+    full = incident_points(box, cap=len(every), db=county)
+    assert (full.fraction, full.total, full.truncated) == (1.0, len(every), False)
+    assert _ids(full) == every
+
+    cap = max(len(tenth), 10 * len(first))
+    assert cap < len(every)
+    ten = incident_points(box, cap=cap, db=county)
+    assert (ten.fraction, ten.count, ten.truncated) == (0.1, len(tenth), False)
+    assert ten.total == 10 * len(tenth) and ten.sampled
+    assert _ids(ten) == tenth
+
+    one = incident_points(box, cap=len(first), db=county)
+    assert (one.fraction, one.count, one.truncated) == (0.01, len(first), False)
+    assert one.total == 100 * len(first)
+    assert _ids(one) == first
+    assert _ids(one) <= _ids(ten) <= _ids(full)
+
+    # Even the 1% sample is larger than the cap: its latest are kept, and the answer says so.
+    cut = incident_points(box, cap=len(first) - 1, db=county)
+    assert (cut.fraction, cut.count, cut.truncated) == (0.01, len(first) - 1, True)
+    times = sorted(f["properties"]["occurred"] for f in _decode(one.geobuf)["features"])
+    kept = sorted(f["properties"]["occurred"] for f in _decode(cut.geobuf)["features"])
+    assert kept == times[1:]
+
+
+def test_the_estimated_total_is_close_to_the_true_one(county: Database) -> None:
+    """The sample's size over its share estimates the box's total: on the whole small county
+    (4,000+ incidents, about 400 in the 10% sample) within 4 binomial standard deviations."""
+    with county.connection() as conn:
+        west, south, east, north, n = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), c FROM (SELECT"
+            " ST_Extent(geom)::geometry e, count(*) c FROM incident) s"
+        ).fetchone()
+    box = Box(west - 1e-3, south - 1e-3, east + 1e-3, north + 1e-3)
+    ten = incident_points(box, cap=n // 2, db=county)
+    assert ten.fraction == 0.1
+    assert abs(ten.total - n) < 4 * 10 * (n * 0.1 * 0.9) ** 0.5
+
+
+def test_filters_apply_to_the_sample(county: Database) -> None:
+    """Dates, the 两抢一盗 group, hours and the area scope narrow a sampled answer exactly as a
+    whole one: the sample is the filtered incidents of the tier."""
+    lon, lat, village = _busiest(county)
+    box = points.snap(Box.parse(_bbox(lon, lat)))
+    for where, filters in (
+        ("c.two_robberies_one_theft", {"categories": ["两抢一盗"]}),
+        ("incident_hours_match(occurred_hour, hour_span, 22, 6)", {"hours": (22, 6)}),
+    ):
+        tenth, first = (_tier_ids(county, box, tier=t, where=where) for t in (1, 0))
+        cap = max(len(tenth), 10 * len(first))  # the 10% sample fits, the whole does not
+        assert len(_tier_ids(county, box, tier=2, where=where)) > cap
+        found = incident_points(box, cap=cap, db=county, **filters)
+        assert found.fraction == 0.1 and _ids(found) == tenth
+    where = "occurred_from >= '2026-05-01 00:00+08' AND occurred_from < '2026-11-01 00:00+08'"
+    dated = _tier_ids(county, box, tier=0, where=where)
+    assert dated and len(_tier_ids(county, box, tier=1, where=where)) > len(dated)
+    found = incident_points(box, start="2026-05-01", end="2026-11-01", cap=len(dated), db=county)
+    assert found.fraction == 0.01 and _ids(found) == dated
+    scoped = incident_points(box, area=village, cap=5, db=county)
+    assert scoped.sampled and _ids(scoped) <= _tier_ids(
+        county, box, tier=1, where=f"village_code = '{village}'"
     )
-    kept = [f["properties"]["occurred"] for f in _decode(capped.geobuf)["features"]]
-    assert sorted(kept, reverse=True) == times[:10]
+    assert incident_points(box, area="990101999999", cap=5, db=county).count == 0
+
+
+def test_the_route_says_when_it_answers_a_sample(
+    client: Any, county: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Headers and Server-Timing carry the share, the estimated total and the points sent (the
+    page's notice reads them); the notice's text names the share and the total."""
+    lon, lat, _ = _busiest(county)
+    box = points.snap(Box.parse(_bbox(lon, lat)))
+    first = _tier_ids(county, box, tier=0)
+    monkeypatch.setattr(points, "CAP", len(first))
+    response = client.get(f"{points.ROUTE}?bbox={_bbox(lon, lat)}")
+    assert {f["properties"]["id"] for f in _features(response)} == first
+    headers = response.headers
+    assert headers["X-Pingan-Sample"] == "0.01" and headers["X-Pingan-Truncated"] == "0"
+    assert headers["X-Pingan-Total"] == str(100 * len(first))
+    timing = headers["Server-Timing"]
+    assert f'sample;desc="0.01", total;desc="{100 * len(first)}"' in timing
+    assert f'count;desc="{len(first)}"' in timing and "truncated" not in timing
+    again = client.get(f"{points.ROUTE}?bbox={_bbox(lon, lat)}")  # the cache keeps all of it
+    assert again.headers["Server-Timing"].startswith("cache")
+    assert again.headers["X-Pingan-Total"] == headers["X-Pingan-Total"]
+    # A box with fewer incidents than the cap: every one, no sample named.
+    monkeypatch.setattr(points, "CAP", points.DEFAULT_CAP)
+    whole = client.get(f"{points.ROUTE}?bbox={_bbox(lon, lat)}")
+    assert (
+        whole.headers["X-Pingan-Sample"] == "1" and "sample" not in whole.headers["Server-Timing"]
+    )
+    templates = points.build().hideout["sampled"]
+    assert "{share}" in templates["en"] and "{total}" in templates["en"]
+    assert "{shown}" in templates["zh"] and "随机抽样" in templates["zh"]
+    assert "sample" in templates["en"] and "zoom in" in templates["en"]
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,9 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "north": 29.1,
     "srid": 4490,
     "cap": 10,
+    "tier": 2,
+    "scan_limit": 11,
+    "encode_over": -1,
     # analyses.sql
     "run_kind": "hotspots",
     "run_id": 0,
