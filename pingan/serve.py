@@ -8,6 +8,10 @@ connection: until then the other workers take them, so no browser meets a half-s
 
 from __future__ import annotations
 
+import atexit
+import os
+import subprocess
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +22,26 @@ from gis.settings import get_settings
 from pingan._console import console
 
 WSGI_APP = "dashboard.wsgi:server"
+
+_WARM_UP = "from analysis.clusters import warm_up; warm_up()"
+
+
+def start_jit_warm_up() -> subprocess.Popen[bytes]:
+    """Fill the numba cache of the clustering code in a child process at the lowest priority.
+
+    The first compile takes a minute or two on a small machine. Done here, in the background
+    while the server starts, no clustering run started from the dashboard waits for it: the
+    workers load the compiled code from the cache (``analysis._numba_cache``). With the cache
+    already filled the child only checks it and exits. It is stopped with the server.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WARM_UP],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(19),  # noqa: PLW1509 - only nice(), before exec
+    )
+    atexit.register(child.terminate)
+    return child
 
 
 def gunicorn_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
@@ -61,7 +85,10 @@ def serve_command(
     workers: Annotated[int, typer.Option("--workers", help=both("cli.opt.workers"))] = 2,
     debug: Annotated[bool, typer.Option("--debug", help=both("cli.opt.debug"))] = False,
 ) -> None:
-    prepare_database(get_settings())
+    settings = get_settings()
+    prepare_database(settings)
+    os.environ.setdefault("PINGAN_HOME", str(settings.home))  # the JIT cache lives there
+    start_jit_warm_up()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     console.print(t("dashboard.serve.address", url=f"http://{shown_host}:{port}"))
     if debug:
