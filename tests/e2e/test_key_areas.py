@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import layers
-from tests.e2e.conftest import PageRecord
+from tests.e2e.conftest import WAIT_MS, PageRecord
 
 AREAS = ".leaflet-keyareas-areas-pane path.leaflet-interactive"
 INCIDENTS = ".leaflet-keyareas-incidents-pane path.leaflet-interactive"
@@ -35,17 +35,17 @@ def test_register_and_workflow(page: PageRecord, analysis_url: str, analysed_db:
 
     # Open an area: its workflow, evidence figures and evidence map.
     pg.click(f"#keyareas-row-{chosen_id} button")
-    pg.wait_for_selector("#keyareas-workflow .wf-current", timeout=15_000)
+    pg.wait_for_selector("#keyareas-workflow .wf-current", timeout=WAIT_MS)
     assert pg.inner_text("#keyareas-workflow .wf-current") == "发现"
     evidence = pg.inner_text("#keyareas-evidence")
     observed = register.set_index("id").loc[chosen_id, "evidence"]["observed"]
     assert "观测案件数" in evidence and str(observed) in evidence, evidence
-    pg.wait_for_selector(INCIDENTS, timeout=15_000)
+    pg.wait_for_selector(INCIDENTS, timeout=WAIT_MS)
     assert pg.locator(INCIDENTS).count() >= 1
 
     # Listing needs a deadline and a responsible unit: refused, in both languages.
     pg.click("#keyareas-submit")
-    pg.wait_for_selector("#keyareas-error", timeout=15_000)
+    pg.wait_for_selector("#keyareas-error", timeout=WAIT_MS)
     error = pg.inner_text("#keyareas-error")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in error) and any(
         ch.isascii() and ch.isalpha() for ch in error
@@ -58,10 +58,10 @@ def test_register_and_workflow(page: PageRecord, analysis_url: str, analysed_db:
     pg.fill("#keyareas-note", "挂牌整治, 每周巡查")
     pg.fill("#keyareas-actor", "王警官")
     pg.click("#keyareas-submit")
-    pg.wait_for_selector("#keyareas-ok", timeout=15_000)
+    pg.wait_for_selector("#keyareas-ok", timeout=WAIT_MS)
     pg.wait_for_function(
         "document.querySelector('#keyareas-workflow .wf-current').innerText === '挂牌'",
-        timeout=15_000,
+        timeout=WAIT_MS,
     )
     history = pg.inner_text("#keyareas-history")
     assert "发现 → 挂牌" in history and "2027-03-31" in history and "王警官" in history, history
@@ -86,7 +86,7 @@ def test_key_areas_are_a_layer_of_the_main_map(
     # Registered in dashboard.map_layers, off until ticked.
     assert pg.locator(shapes).count() == 0
     pg.locator("#map-layers input[value='keyareas']").check()
-    pg.wait_for_selector(shapes, timeout=15_000)
+    pg.wait_for_selector(shapes, timeout=WAIT_MS)
     assert pg.locator(shapes).count() == n_open
     page.screenshot("map_key_areas")
     assert page.errors == []

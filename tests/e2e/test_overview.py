@@ -6,7 +6,7 @@ from typing import Any
 
 import layers
 from dashboard._analysis_data import GRADE_COLOURS
-from tests.e2e.conftest import PageRecord
+from tests.e2e.conftest import WAIT_MS, PageRecord
 
 GRADES = ".leaflet-overview-grades-pane path.leaflet-interactive"
 
@@ -46,7 +46,7 @@ def test_overview_shows_the_figures_and_the_grade_map(
 def test_clicking_a_grid_explains_its_grade(page: PageRecord, analysis_url: str) -> None:
     _open(page, analysis_url)
     page.page.locator(GRADES).nth(3).dispatch_event("click")
-    page.page.wait_for_selector("#overview-panel-factors", timeout=15_000)
+    page.page.wait_for_selector("#overview-panel-factors", timeout=WAIT_MS)
     # Six indicators, the largest contribution first, and the grade's explanation.
     assert page.page.locator("#overview-panel-factors tbody tr").count() == 6
     assert "得分" in page.page.inner_text("#overview-panel-explanation")
@@ -57,11 +57,11 @@ def test_clicking_a_grid_explains_its_grade(page: PageRecord, analysis_url: str)
     page.page.click("text=English")
     page.page.wait_for_function(
         "document.querySelector('#overview-map-title').innerText.includes('Four-colour')",
-        timeout=15_000,
+        timeout=WAIT_MS,
     )
     page.page.wait_for_function(
         "document.querySelector('#overview-panel-explanation').innerText.includes('score')",
-        timeout=15_000,
+        timeout=WAIT_MS,
     )
     page.screenshot("overview_en")
     assert page.errors == []
