@@ -28,7 +28,7 @@ from gis.errors import ValidationError
 from gis.queries import fetch_one
 from layers.access import _incident_filter, area_scope, custom_plans, hour_filter
 
-DEFAULT_CAP = 5_000
+DEFAULT_CAP = 2_000
 """Most points one answer carries (DESIGN §7: never more than about 50,000 raw features).
 
 Reading and encoding the points of one answer costs time in proportion to their number; a
