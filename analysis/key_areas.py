@@ -389,8 +389,8 @@ def _place_rule(
             zone=zone,
             observed=int(best["observed"]),
             expected=float(best["expected"]),
-            p=float(best["p"]),
-            q=float(best["q"]),
+            p=_probability_text(float(best["p"])),
+            q=_probability_text(float(best["q"])),
             **run.dates,
         )
         rows.append(
@@ -509,6 +509,14 @@ def _smallest(values: ArrayLike | None, members: NDArray[np.int64]) -> float:
     picked = np.asarray(values, dtype=np.float64)[members]
     picked = picked[np.isfinite(picked)]
     return float(picked.min()) if len(picked) else float("nan")
+
+
+def _probability_text(value: float) -> str:
+    """A p or q value for a reason line: two significant digits, and never a bare "0" (the
+    Poisson tail underflows below about 1e-300; the exact value is kept in the evidence)."""
+    if value < 1e-300:
+        return "<1e-300"
+    return f"{value:.2g}"
 
 
 def merge_hot_cells(
