@@ -418,7 +418,7 @@ def show_area(
         _data.feature_collection(incidents, ["id", "category"]),
         _data.feature_collection(place, ["name", "kind"]) if place is not None else empty,
         hideout,
-        {"bounds": bounds, "transition": "flyToBounds"} if bounds else no_update,
+        {"bounds": bounds, "transition": "fitBounds"} if bounds else no_update,
     )
 
 
