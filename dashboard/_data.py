@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import geopandas as gpd
 import pandas as pd
 import shapely
+from dash import no_update
 
 import layers
 from dashboard._fov import field_of_view
@@ -229,6 +230,20 @@ def feature_collection(frame: gpd.GeoDataFrame, columns: Iterable[str] = ()) -> 
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def area_options(township: str | None, village: str | None) -> tuple[Any, Any, Any]:
+    """The township and village dropdowns of a page: every township, the villages of the
+    chosen township, and the village value (cleared if it lies elsewhere; ``no_update`` when
+    unchanged, so that only a real change re-triggers what depends on it)."""
+    units = load_admin_units()
+    villages = admin_options(units, level="village", parent=township) if township else []
+    keep = village if village in {v["value"] for v in villages} else None
+    return (
+        admin_options(units, level="township"),
+        villages,
+        keep if keep != village else no_update,
+    )
 
 
 def bounds_of(*frames: gpd.GeoDataFrame) -> list[list[float]] | None:

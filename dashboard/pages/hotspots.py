@@ -258,14 +258,7 @@ def translate(lang: str | None) -> tuple[Any, ...]:
 )
 def area_options(township: str | None, village: str | None) -> tuple[Any, ...]:
     """Townships; the villages of the chosen township (a village elsewhere is cleared)."""
-    units = _data.load_admin_units()
-    villages = _data.admin_options(units, level="village", parent=township) if township else []
-    keep = village if village in {v["value"] for v in villages} else None
-    return (
-        _data.admin_options(units, level="township"),
-        villages,
-        keep if keep != village else no_update,
-    )
+    return _data.area_options(township, village)
 
 
 @callback(
