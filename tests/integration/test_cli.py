@@ -191,6 +191,8 @@ def test_demo_imports_every_layer_without_quarantine(demo: dict[str, Any], home:
     assert truth == home / "demo" / "truth.json"
     planted = json.loads(truth.read_text(encoding="utf-8"))
     assert planted["small"] is True and planted["patterns"]
+    # The overview and key-area pages have something to show at once.
+    assert demo["seconds_analyses"] > 0
 
 
 def test_demo_again_with_the_same_options_is_reused(run: Run, demo: dict[str, Any]) -> None:
@@ -199,6 +201,7 @@ def test_demo_again_with_the_same_options_is_reused(run: Run, demo: dict[str, An
     assert again["layers"] == demo["layers"]
     assert again["database"] == demo["database"]
     assert again["truth"] == demo["truth"]
+    assert "seconds_analyses" not in again  # the derived layers are there already
 
     table = run("demo", "--small").stdout
     assert "复用" in table and "truth.json" in flat(table)
