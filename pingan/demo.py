@@ -51,7 +51,7 @@ def run_demo(
     if recorded and recorded.get("options") == options:
         report.update(reused=True, layers=recorded["layers"], truth=recorded.get("truth"))
         # A county imported before the derived layers existed gets them once.
-        if layers.latest_run("risk", db=db) is None:
+        if _analyses_wanted(incidents) and layers.latest_run("risk", db=db) is None:
             report["seconds_analyses"] = _refresh_analyses(db, update)
         return report
     started = time.perf_counter()
@@ -99,9 +99,19 @@ def run_demo(
                 ensure_ascii=False,
             ),
         )
-    report["seconds_analyses"] = _refresh_analyses(db, update)
+    if _analyses_wanted(incidents):
+        report["seconds_analyses"] = _refresh_analyses(db, update)
     update(t("cli.demo.done_stage"), 1.0)
     return report
+
+
+ANALYSED_UP_TO = 100_000
+"""Counties up to this many incidents get their derived layers from ``pingan demo``; the
+benchmark counties (``--incidents 1000000``) are left to ``pingan analyze``."""
+
+
+def _analyses_wanted(incidents: int | None) -> bool:
+    return incidents is None or incidents <= ANALYSED_UP_TO
 
 
 def _refresh_analyses(db: Database, update: Any) -> float:
