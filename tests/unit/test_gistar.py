@@ -23,7 +23,7 @@ from layers.demo import build_demo_county
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 
-# ../shared/data/README.md, "Published and reference figures": Columbus CRIME, queen
+# tests/data/SOURCES.md, "Published reference figures": Columbus CRIME, queen
 # contiguity, binary weights with the focal unit, the first ten z-scores in file order.
 COLUMBUS_Z10 = [
     -1.43278, -1.340008, -0.771999, -0.131733, 1.285363,

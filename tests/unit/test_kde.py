@@ -22,7 +22,7 @@ def deaths() -> gpd.GeoDataFrame:
 
 
 def test_snow_peak_at_the_broad_street_pump(deaths) -> None:
-    # ../shared/data/README.md: any density method peaks within about 100 m of Broad St pump
+    # tests/data/SOURCES.md: any density method peaks within about 100 m of Broad St pump
     pumps = gpd.read_file(REFERENCE / "pumps.geojson")
     broad = pumps[pumps["name"].str.startswith("Broad St")].geometry.iloc[0]
     for bandwidth in ("arcgis", "scott", 100.0):

@@ -24,7 +24,7 @@ def columbus() -> gpd.GeoDataFrame:
 
 
 def test_columbus_queen_and_rook(columbus) -> None:
-    # ../shared/data/README.md: queen, row-standardised: I = 0.500189, E[I] = -0.020833,
+    # tests/data/SOURCES.md: queen, row-standardised: I = 0.500189, E[I] = -0.020833,
     # normal-approximation z = 5.6303; rook: I = 0.523670 (GeoDa, PySAL).
     crime = columbus["CRIME"].to_numpy()
     queen = moran(crime, contiguity_weights(columbus, rule="queen", transform="R"))
