@@ -39,7 +39,7 @@ from gis.messages import Language, t
 from gis.settings import get_settings
 from layers.access import base_version
 from layers.staff import mask_phone
-from layers.taxonomy import DATA_DIR, GROUP_ALIASES, default_taxonomy
+from layers.taxonomy import DATA_DIR, default_taxonomy
 
 GROUP = "两抢一盗"
 """The category value that stands for the whole 两抢一盗 group."""
@@ -525,11 +525,6 @@ def category_options(*, language: Language) -> list[dict[str, str]]:
             indent = "\u3000" if int(level) == 2 else ""
             options.append({"label": f"{indent}{tax.name(code, language)}", "value": code})
     return options
-
-
-def is_group(value: str) -> bool:
-    """True if a category value names the 两抢一盗 group."""
-    return value in GROUP_ALIASES or value == GROUP
 
 
 # -- reading (the only functions that touch the database) ---------------------------------

@@ -108,21 +108,23 @@ def read(
     db = db or get_database()
     params: dict[str, Any] = {"scope": area_scope(area)}
     if layer == "incidents":
-        params.update(_incident_filter(start, end, categories, timezone=db.timezone))
+        params.update(incident_filter(start, end, categories, timezone=db.timezone))
         params.update(hour_filter(hours))
     if layer == "places":
         params["kinds"] = kinds
     with db.connection() as conn:
         rows = fetch_all(conn, _QUERIES[layer], **params)
-    frame = _to_frame(rows, srid=db.storage_srid, spatial=layer not in _TABLES)
+    frame = to_frame(rows, srid=db.storage_srid, spatial=layer not in _TABLES)
     if layer == "grid_staff" and mask_phones and len(frame):
         frame = staff.mask_phones(frame)
     return frame
 
 
-def _to_frame(
+def to_frame(
     rows: list[dict[str, Any]], *, srid: int, spatial: bool
 ) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Rows of a named read query as a frame; with ``spatial``, their ``wkb``/``srid`` columns
+    become a geometry in ``EPSG:<srid>`` (the storage SRID), checked on this side too."""
     frame = pd.DataFrame(rows)
     if not spatial:
         return frame
@@ -136,7 +138,7 @@ def _to_frame(
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=f"EPSG:{srid}")
 
 
-def _incident_filter(
+def incident_filter(
     start: str | date | datetime | None,
     end: str | date | datetime | None,
     categories: list[str] | str | None,
@@ -168,7 +170,7 @@ def incident_counts(
     db = db or get_database()
     params = {
         "scope": area_scope(area),
-        **_incident_filter(start, end, categories, timezone=db.timezone),
+        **incident_filter(start, end, categories, timezone=db.timezone),
         **hour_filter(hours),
     }
     with db.connection() as conn, custom_plans(conn):
@@ -244,7 +246,7 @@ def incident_monthly_counts(
     params = {
         "scope": area_scope(area),
         "until": pd.Timestamp(until).date() if until is not None else None,
-        "categories": _incident_filter(None, None, categories, timezone=db.timezone)["categories"],
+        "categories": incident_filter(None, None, categories, timezone=db.timezone)["categories"],
         **hour_filter(hours),
     }
     with db.connection() as conn:

@@ -26,7 +26,7 @@ from typing import Any
 from gis.db import Database, get_database
 from gis.errors import ValidationError
 from gis.queries import fetch_one
-from layers.access import _incident_filter, area_scope, custom_plans, hour_filter
+from layers.access import area_scope, custom_plans, hour_filter, incident_filter
 
 DEFAULT_CAP = 2_000
 """Most points one answer carries (DESIGN §7: never more than about 50,000 raw features).
@@ -172,7 +172,7 @@ def incident_points(
         "srid": db.storage_srid,
         "scope": area_scope(area),
         "cap": int(cap),
-        **_incident_filter(start, end, categories, timezone=db.timezone),
+        **incident_filter(start, end, categories, timezone=db.timezone),
         **hour_filter(hours),
     }
     # Never a generic plan: the partial indexes of the samples serve only a known tier, and the

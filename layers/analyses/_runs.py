@@ -31,7 +31,7 @@ from gis.db import Database, get_database
 from gis.errors import ValidationError
 from gis.queries import fetch_all, fetch_one
 from layers._store import copy_frame, ewkb
-from layers.access import _incident_filter, _to_frame, area_scope, read
+from layers.access import area_scope, incident_filter, read, to_frame
 
 __all__ = [
     "KINDS",
@@ -194,7 +194,7 @@ class Inputs:
         scope = area_scope(area)
         tz = database.timezone
         asked = [categories] if isinstance(categories, str) else list(categories or [])
-        codes = _incident_filter(None, None, asked or None, timezone=tz)["categories"] or []
+        codes = incident_filter(None, None, asked or None, timezone=tz)["categories"] or []
         lo = _local(start, tz, "start") if start is not None else None
         hi = local_end(end, tz) if end is not None else None
         if span and (lo is None or hi is None):
@@ -429,6 +429,6 @@ def frame_of(rows: list[dict[str, Any]], *, srid: int, columns: Sequence[str]) -
     """Rows with ``wkb``/``srid`` as a GeoDataFrame (empty frames keep their columns)."""
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=f"EPSG:{srid}")
-    frame = _to_frame(rows, srid=srid, spatial=True)
+    frame = to_frame(rows, srid=srid, spatial=True)
     assert isinstance(frame, gpd.GeoDataFrame)
     return frame

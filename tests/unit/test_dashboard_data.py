@@ -92,7 +92,6 @@ def test_category_options_start_with_the_group() -> None:
     options = _data.category_options(language="zh")
     assert options[0]["value"] == _data.GROUP
     assert {"0101", "0103"} <= {o["value"] for o in options}
-    assert _data.is_group("两抢一盗")
 
 
 def test_bounds_of_frames() -> None:
