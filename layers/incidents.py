@@ -30,7 +30,9 @@ from gis.errors import RowIssue
 from gis.h3cells import H3_RESOLUTIONS, points_to_cell_columns
 from gis.queries import execute, fetch_all, fetch_one
 from layers._assign import AreaIndex
+from layers._bulk import aside_load
 from layers._importer import ImportContext
+from layers._incident_columns import local_hours, sample_tiers
 from layers._spec import Field, IssueCollector, LayerSpec
 from layers._store import (
     NOTHING_WRITTEN,
@@ -96,6 +98,9 @@ _STORED: tuple[tuple[str, str], ...] = (
     ("source_id", "text"),
     ("batch_id", "int8"),
     ("geom", "bytea"),
+    ("occurred_hour", "int2"),
+    ("hour_span", "int2"),
+    ("sample_tier", "int2"),
 )
 _KEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source", "text"),
@@ -167,7 +172,9 @@ def store(
     source: str,
     batch_id: int,
     srid: int,
+    timezone: str,
     areas: AreaIndex | None = None,
+    conninfo: str | None = None,
     phases: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """Write incidents: new ones by binary COPY, changed ones by one UPDATE, unchanged skipped.
@@ -183,9 +190,14 @@ def store(
     clean
         Clean rows (see :class:`layers._importer.Prepared`); points as ``lon``/``lat`` columns
         or as a geometry, in the storage CRS (``srid``, degrees).
+    timezone
+        The deployment time zone, in which the local hours of the rows are counted.
     areas
         Village and grid polygons to assign from, or ``None`` when ``clean`` already carries
         ``village_code``, ``grid_code`` and the H3 columns.
+    conninfo
+        How to open more sessions on the database: given, a bulk load into empty tables is
+        loaded aside and indexed in parallel (:mod:`layers._bulk`); else in this session.
     phases
         Filled with seconds: ``rows`` (assigning, encoding and loading the new rows, the key
         table's load overlapped), ``keys`` (that key load, on the server) and ``indexes``
@@ -218,35 +230,22 @@ def store(
         first = int(reserved["first"])  # type: ignore[index]
         ids[is_new] = np.arange(first, first + new_count, dtype=np.int64)
 
-    data = _column_values(clean, ids=ids, source=source, batch_id=batch_id)
+    data = _column_values(clean, ids=ids, source=source, batch_id=batch_id, timezone=timezone)
     lon, lat = _coordinates(clean)
     key_data = {name: data[name] for name in ("source", "source_id", "occurred_from")}
     key_data["incident_id"] = ids
     key_data["row_hash"] = hashes
     if new_count:
-        with bulk_load(conn, ("incident", "incident_key"), rows=new_count) as bulk:
-            freeze = bool(bulk)
-
-            def keys_first() -> None:
-                started = time.perf_counter()
-                _copy_subset(
-                    conn, "incident_key", key_data, is_new, columns=_KEY_COLUMNS, freeze=freeze
-                )
-                bulk.rebuild("incident_key")
-                timings["keys"] = round(time.perf_counter() - started, 3)
-
-            started = time.perf_counter()
-            rows = _subset({**data, "lon": lon, "lat": lat}, is_new)
-            pipelined_copy(
-                conn,
-                copy_statement("incident", _STORED, freeze=freeze),
-                _incident_stream(rows, areas=areas, srid=srid),
-                before=keys_first,
-            )
-            timings["rows"] = round(time.perf_counter() - started, 3)
-            started = time.perf_counter()
-            bulk.rebuild("incident")
-            timings["indexes"] = round(time.perf_counter() - started, 3)
+        _load_new(
+            conn,
+            rows=_subset({**data, "lon": lon, "lat": lat}, is_new),
+            keys=_subset({name: key_data[name] for name, _ in _KEY_COLUMNS}, is_new),
+            count=new_count,
+            areas=areas,
+            srid=srid,
+            conninfo=conninfo,
+            timings=timings,
+        )
     if changed.any():
         execute(conn, "create_changed_incident_stage")
         execute(conn, "create_changed_key_stage")
@@ -263,6 +262,51 @@ def store(
         "updated": int(changed.sum()),
         "unchanged": int(n - new_count - changed.sum()),
     }
+
+
+def _load_new(
+    conn: psycopg.Connection[Any],
+    *,
+    rows: dict[str, Any],
+    keys: dict[str, Any],
+    count: int,
+    areas: AreaIndex | None,
+    srid: int,
+    conninfo: str | None,
+    timings: dict[str, float],
+) -> None:
+    """COPY the new incidents and their keys (see :func:`store`), timing ``rows``, ``keys`` and
+    ``indexes``. A bulk load into empty tables loads the incidents aside and builds their indexes
+    in parallel sessions (:mod:`layers._bulk`) while the key table loads in this session."""
+    stream = _incident_stream(rows, areas=areas, srid=srid)
+    with (
+        bulk_load(conn, ("incident_key",), rows=count) as key_bulk,
+        aside_load(conn, "incident", rows=count, conninfo=conninfo) as aside,
+    ):
+
+        def load_keys() -> None:
+            started = time.perf_counter()
+            copy_frame(conn, "incident_key", _KEY_COLUMNS, keys, count, freeze=bool(key_bulk))
+            key_bulk.rebuild("incident_key")
+            timings["keys"] = round(time.perf_counter() - started, 3)
+
+        started = time.perf_counter()
+        if aside is not None:
+            statement = copy_statement(aside.staging, _STORED, freeze=True)
+            aside.copy(statement, stream, alongside=load_keys)
+            timings["rows"] = round(time.perf_counter() - started, 3)
+            started = time.perf_counter()
+            aside.build_indexes()
+            aside.swap()
+            timings["indexes"] = round(time.perf_counter() - started, 3)
+            return
+        with bulk_load(conn, ("incident",), rows=count) as bulk:
+            statement = copy_statement("incident", _STORED, freeze=bool(bulk))
+            pipelined_copy(conn, statement, stream, before=load_keys)
+            timings["rows"] = round(time.perf_counter() - started, 3)
+            started = time.perf_counter()
+            bulk.rebuild("incident")
+            timings["indexes"] = round(time.perf_counter() - started, 3)
 
 
 def hash_block(row_hash: pd.Series) -> np.ndarray:
@@ -286,7 +330,7 @@ _ASSIGNED = ("village_code", "grid_code", *(f"h3_r{r}" for r in H3_RESOLUTIONS))
 
 
 def _column_values(
-    clean: pd.DataFrame, *, ids: np.ndarray, source: str, batch_id: int
+    clean: pd.DataFrame, *, ids: np.ndarray, source: str, batch_id: int, timezone: str
 ) -> dict[str, Any]:
     """The stored columns known before assignment (``geom`` and the assigned ones are made per
     chunk by :func:`_incident_stream`, unless ``clean`` already has them)."""
@@ -296,6 +340,10 @@ def _column_values(
     data["source"] = pd.Series(pd.array(pa.array([source]).take(np.zeros(n, dtype=np.int64))))
     data["source_id"] = _arrow_text(clean["source_id"]).reset_index(drop=True)
     data["batch_id"] = np.full(n, batch_id, dtype=np.int64)
+    data["occurred_hour"], data["hour_span"] = local_hours(
+        clean["occurred_from"], clean["occurred_to"], timezone=timezone
+    )
+    data["sample_tier"] = sample_tiers(ids)
     data.pop("geom", None)
     return data
 
@@ -362,7 +410,6 @@ def _copy_subset(
     mask: np.ndarray,
     *,
     columns: tuple[tuple[str, str], ...],
-    freeze: bool = False,
 ) -> None:
     subset = _subset({name: data[name] for name, _ in columns}, mask)
-    copy_frame(conn, table, columns, subset, int(mask.sum()), freeze=freeze)
+    copy_frame(conn, table, columns, subset, int(mask.sum()))

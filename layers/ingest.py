@@ -197,7 +197,7 @@ def import_table(
         areas = AreaIndex.load(conn) if spec.assign_areas else None
         extra: dict[str, Any] = {}
         if definition.assigns_in_store:
-            extra.update(areas=areas, phases=phases)
+            extra.update(areas=areas, phases=phases, timezone=db.timezone, conninfo=db.conninfo)
         elif areas is not None:
             _assign(prepared, areas)
         lap("assign")

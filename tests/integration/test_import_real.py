@@ -28,6 +28,7 @@ from gis.queries import fetch_all
 from gis.readers import RawTable, read_table
 from layers.ingest import layer_def
 from layers.taxonomy import default_taxonomy
+from tests.integration._derived import derived_column_mismatches
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CHICAGO = DATA / "chicago"
@@ -340,6 +341,7 @@ def test_sf_robbery(sf_db: Database) -> None:
     assert (start.set_axis(by_id.index).dt.date.to_numpy() == dates).all()
     assert (pd.to_datetime(by_id["occurred_date"]).dt.date.to_numpy() == dates).all()
     assert str(start.min().date()) == "2012-07-01" and str(start.max().date()) == "2012-12-31"
+    assert derived_column_mismatches(sf_db) == 0
 
     # Positions: feet → CGCS2000 lon/lat, checked with pyproj on the raw shapefile records
     # and against the lon/lat columns SFPD ships (X, Y).

@@ -22,6 +22,7 @@ from gis.writers import write_table
 from layers.demo import DEMO_SOURCE, build_demo_county
 from layers.demo.loading import import_demo_county
 from pingan.demo import run_demo
+from tests.integration._derived import derived_column_mismatches
 
 MakeDatabase = Callable[..., Database]
 
@@ -140,8 +141,10 @@ def test_a_changed_incident_is_updated_in_place(county_db: Database) -> None:
     )
     frame.loc[1, "address"] = "乙 (更正)"
     frame.loc[1, "category"] = "抢劫"
+    frame.loc[1, "occurred_from"] = "2026-10-02 21:30"
     again = layers.import_frame("incidents", frame, source="ledger", db=county_db)
     assert (again.inserted, again.updated, again.unchanged) == (0, 1, 1)
+    assert derived_column_mismatches(county_db) == 0
     after = (
         layers.read("incidents", db=county_db).query("source == 'ledger'").set_index("source_id")
     )

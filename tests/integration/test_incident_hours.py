@@ -4,21 +4,26 @@
 select the same incidents as ``incident_in_hours(occurred_from, occurred_to, …)`` for every
 band: windows starting and ending on, just before and just after whole hours (to the
 microsecond), long and date-only windows, in the deployment time zone, with daylight saving.
+The hours are the importer's (:func:`layers._incident_columns.local_hours`), and they equal
+the SQL definition of migration 0007 on every row.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from gis.db import Database
+from layers._incident_columns import local_hours
 
-# Incident-like rows with the generated columns of the real table, and every band there is.
-_TABLE = "CREATE TEMP TABLE hours_probe (LIKE incident INCLUDING GENERATED INCLUDING DEFAULTS)"
+# Incident-like windows, and every band there is.
+_TABLE = (
+    "CREATE TEMP TABLE hours_probe (id bigint, occurred_from timestamptz,"
+    " occurred_to timestamptz, occurred_hour smallint, hour_span smallint)"
+)
 _ROWS = """
-INSERT INTO hours_probe (id, category_code, occurred_from, occurred_to, occurred_date, h3_r7,
-                         h3_r9, h3_r10, source, source_id, batch_id, geom)
-SELECT row_number() OVER (), '0101', s.start, s.start + w.length, s.start::date, 0, 0, 0,
-       'probe', row_number() OVER ()::text, 0, ST_SetSRID(ST_MakePoint(120, 30), 4490)
+INSERT INTO hours_probe (id, occurred_from, occurred_to)
+SELECT row_number() OVER (), s.start, s.start + w.length
   FROM (SELECT day + hour * interval '1 hour' + edge AS start
           FROM unnest(%(days)s::timestamp[]) day,
                generate_series(0, 23) hour,
@@ -60,7 +65,31 @@ def test_stored_hours_select_what_incident_in_hours_selects(
     with db.connection() as conn:
         conn.execute(_TABLE)
         conn.execute(_ROWS, {"days": days})
+        probe = pd.DataFrame(
+            conn.execute("SELECT id, occurred_from, occurred_to FROM hours_probe").fetchall(),
+            columns=["id", "occurred_from", "occurred_to"],
+        )
+        hour, span = local_hours(
+            pd.to_datetime(probe["occurred_from"], utc=True),
+            pd.to_datetime(probe["occurred_to"], utc=True),
+            timezone=db.timezone,
+        )
+        conn.execute("CREATE TEMP TABLE importer_hours (id bigint, hour smallint, span smallint)")
+        with conn.cursor().copy("COPY importer_hours FROM STDIN") as copy:
+            for row in zip(probe["id"].tolist(), hour.tolist(), span.tolist(), strict=True):
+                copy.write_row(row)
+        conn.execute(
+            "UPDATE hours_probe p SET occurred_hour = i.hour, hour_span = i.span"
+            " FROM importer_hours i WHERE i.id = p.id"
+        )
+        differ = conn.execute(
+            "SELECT count(*) FROM hours_probe WHERE occurred_hour IS DISTINCT FROM"
+            " incident_local_hour(occurred_from, %(zone)s) OR hour_span IS DISTINCT FROM"
+            " incident_hour_span(occurred_from, occurred_to, %(zone)s)",
+            {"zone": db.timezone},
+        ).fetchone()
         rows = conn.execute(_MISMATCHES).fetchall()
+    assert differ == (0,)
     assert len(rows) == 24 * 24
     assert [r for r in rows if r[2]] == []
     # Not vacuous: every band that filters keeps some rows and drops others.

@@ -8,12 +8,14 @@ from typing import Any
 
 import flask
 import geobuf
+import numpy as np
 import pytest
 from geobuf import geobuf_pb2
 
 from dashboard import _data
 from dashboard import incident_points as points
 from gis.db import Database
+from layers._incident_columns import hashint8extended, sample_tiers
 from layers.demo import DEMO_SOURCE, build_demo_county
 from layers.demo.loading import import_demo_county
 from layers.incident_points import Box, incident_points
@@ -150,25 +152,26 @@ def _tier_ids(db: Database, box: Box, *, tier: int, where: str = "TRUE") -> set[
 
 
 def test_sample_tiers_are_a_random_one_and_ten_percent(db: Database) -> None:
-    """The stored tier (migration 0006) on 200,000 consecutive ids: about 1% in tier 0 and 10%
-    in tiers 0-1, in every part of the id range (ids are given out in import order, so
+    """The importer's tier (migration 0006's rule, :func:`layers._incident_columns.sample_tiers`)
+    equals the SQL one of migration 0007 and, on 200,000 consecutive ids, puts about 1% in tier
+    0 and 10% in tiers 0-1, in every part of the id range (ids are given out in import order, so
     consecutive ids are one place and one day: the tier must not follow them)."""
+    ids = np.arange(1, 200_001, dtype=np.int64)
+    edge = np.array([0, -1, -(2**63), 2**63 - 1, 2**32, 2**32 - 1, -(2**32)], dtype=np.int64)
     with db.connection() as conn:
-        conn.execute(
-            "CREATE TEMP TABLE ids (LIKE incident INCLUDING GENERATED INCLUDING DEFAULTS)"
-            " ON COMMIT DROP"
-        )
-        conn.execute(
-            "INSERT INTO ids (id, category_code, occurred_from, occurred_date, h3_r7, h3_r9,"
-            " h3_r10, source, source_id, batch_id, geom) SELECT g, 'x', now(), current_date,"
-            " 0, 0, 0, 's', g::text, 0, ST_SetSRID(ST_MakePoint(120, 30), 4490)"
-            " FROM generate_series(1, 200000) g"
-        )
-        rows = conn.execute(
-            "SELECT (id - 1) / 20000 AS part, count(*) FILTER (WHERE sample_tier = 0),"
-            " count(*) FILTER (WHERE sample_tier <= 1), count(*) FILTER (WHERE sample_tier = 2),"
-            " count(*) FROM ids GROUP BY 1 ORDER BY 1"
-        ).fetchall()
+        server = conn.execute(
+            "SELECT array_agg(hashint8extended(v, 0) ORDER BY n), "
+            " array_agg(incident_sample_tier(v) ORDER BY n)"
+            " FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(v, n)",
+            (np.concatenate([edge, ids]).tolist(),),
+        ).fetchone()
+    assert hashint8extended(np.concatenate([edge, ids])).tolist() == server[0]
+    tiers = sample_tiers(ids)
+    assert tiers.tolist() == server[1][len(edge) :]
+    rows = [
+        (part, int((t == 0).sum()), int((t <= 1).sum()), int((t == 2).sum()), len(t))
+        for part, t in enumerate(np.split(tiers, 10))
+    ]
     first, ten, rest = (sum(r[i] for r in rows) for i in (1, 2, 3))
     # Binomial: 4 standard deviations (sqrt(n p (1 - p))) either way.
     assert abs(first - 2_000) < 4 * 44.5

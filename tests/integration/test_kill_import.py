@@ -121,6 +121,16 @@ def _counts(conn: psycopg.Connection) -> dict[str, int]:
     }
 
 
+def _tables_aside(conn: psycopg.Connection) -> list[str]:
+    return [
+        name
+        for (name,) in conn.execute(
+            "SELECT relname FROM pg_class"
+            " WHERE relkind = 'r' AND relname LIKE 'incident\\_\\_load\\_%'"
+        ).fetchall()
+    ]
+
+
 def _batch_sequence(conn: psycopg.Connection) -> int:
     row = conn.execute(
         "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM import_batch_id_seq"
@@ -180,6 +190,9 @@ def test_sigkill_before_commit_commits_nothing_and_a_rerun_completes(
     assert _counts(watcher) == NOTHING
     _kill_while_blocked(db, big_csv, watcher, table="audit_log", sig=signal.SIGKILL)
     assert _counts(watcher) == NOTHING
+    # The bulk load had loaded and indexed the rows aside, in a table of their own that no query
+    # reads; the batch, and with it the swap into the incident table, never committed.
+    assert len(_tables_aside(watcher)) == 1
 
     summary = layers.import_file("incidents", big_csv, db=db)
     assert summary.rows == ROWS
@@ -200,7 +213,9 @@ def test_sigkill_before_commit_commits_nothing_and_a_rerun_completes(
     ids = watcher.execute("SELECT count(DISTINCT id) FROM incident").fetchone()
     assert ids == (ROWS - NO_COORDINATES,)
     assert layers.counts(db=db)["incidents"] == ROWS - NO_COORDINATES
-    # The first load into empty tables was a bulk load: its indexes were dropped and rebuilt.
+    # The first load into empty tables was a bulk load, swapped in with every index; the rerun
+    # dropped what the killed one had left aside.
+    assert _tables_aside(watcher) == []
     indexes = {
         name
         for (name,) in watcher.execute(

@@ -68,6 +68,7 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "srid": 4490,
     "cap": 10,
     "tier": 2,
+    "prefix": "incident__load_",
     "scan_limit": 11,
     "encode_over": -1,
     # analyses.sql

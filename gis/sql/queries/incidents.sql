@@ -37,7 +37,8 @@ WITH changed AS (
            occurred_date = s.occurred_date, address = s.address, geocode_level = s.geocode_level,
            description = s.description, merged_rows = s.merged_rows, village_code = s.village_code,
            grid_code = s.grid_code, h3_r7 = s.h3_r7, h3_r9 = s.h3_r9, h3_r10 = s.h3_r10,
-           batch_id = s.batch_id, geom = s.geom
+           batch_id = s.batch_id, geom = s.geom, occurred_hour = s.occurred_hour,
+           hour_span = s.hour_span
       FROM stage_incident s
      WHERE i.id = s.id
     RETURNING i.id

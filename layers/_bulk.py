@@ -1,0 +1,273 @@
+"""A big first load of an empty table: loaded aside, indexed in parallel, swapped in at commit.
+
+Loading a million incidents into the table itself, in the batch's transaction, leaves every
+index build to that one server process, one after the other, while the importer waits and a
+core stands idle: the builds were a third of the whole load. Instead, for a batch of at least
+:data:`BULK_ROWS` rows into an empty table:
+
+1. a second session creates ``<table>__load_<pid>`` like the table (columns, defaults, checks,
+   NOT NULL; no indexes) and COPYs the rows into it in the same transaction (so, at
+   ``wal_level=minimal``, no WAL; the rows are written frozen), then commits it: only this
+   importer knows the table, and nothing reads it;
+2. that session and a third build the table's indexes on it at the same time, each index
+   under a temporary name, the slowest first (PostgreSQL allows several ``CREATE INDEX`` on one
+   table at once);
+3. the batch's own transaction then drops the empty table and renames the loaded one, and its
+   indexes and constraints, to the original names, and commits the batch: the rows appear all
+   at once, with every index, or not at all.
+
+A load that fails drops its table. A killed one leaves it behind, invisible (no query reads
+it); the next load of that table drops it, under the lock every importer takes first, so it
+can never be another importer's table in use. Tables that anything else depends on (a view, a
+foreign key, a trigger, a policy, table options, another owner) are not replaced: the caller
+then loads them in place (:func:`layers._store.bulk_load`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from gis.queries import fetch_all, fetch_one
+from layers._store import pipelined_copy
+
+# A batch of at least this many rows into an empty table is a bulk load.
+BULK_ROWS = 100_000
+# Sessions that build indexes at once: the machines this runs on have two cores or more.
+INDEX_SESSIONS = 2
+
+_LOAD_SUFFIX = "__load_"
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """One index of the table, to be built on the table loaded aside."""
+
+    name: str
+    method: str
+    definition: str  # what follows USING in pg_get_indexdef: "btree (id)", "gist (geom) WHERE …"
+    columns: int
+    partial: bool
+    is_unique: bool
+    constraint_name: str | None
+    constraint_type: str | None  # "p" (primary key) or "u" (unique), or None
+
+    @property
+    def cost_rank(self) -> tuple[int, int, int]:
+        """Sort key, slowest build first: GiST and SP-GiST before btree (no parallel or cheap
+        sorted build for most of their classes), whole-table before partial, wide before narrow."""
+        return (self.method == "btree", self.partial, -self.columns)
+
+
+class AsideLoad:
+    """A load aside for ``table``: see the module docstring. Use :func:`aside_load`."""
+
+    def __init__(self, conn: psycopg.Connection[Any], table: str, *, conninfo: str) -> None:
+        self._conn = conn
+        self._conninfo = conninfo
+        self.table = table
+        self.staging = f"{table}{_LOAD_SUFFIX}{os.getpid()}"
+        self._plans = [
+            IndexPlan(**row) for row in fetch_all(conn, "table_index_plans", table=table)
+        ]
+        self._committed = False
+
+    def temporary_name(self, plan: IndexPlan) -> str:
+        return f"{self.staging}_{self._plans.index(plan)}"
+
+    def copy(
+        self,
+        statement: sql.Composed,
+        stream: Iterable[bytes | memoryview],
+        *,
+        alongside: Callable[[], None] | None = None,
+    ) -> None:
+        """Create the table aside and COPY ``stream`` into it in one transaction, then commit.
+
+        ``statement`` is the COPY into :attr:`staging` (``FREEZE`` allowed). ``alongside`` runs
+        meanwhile in another thread (the batch's own session is free: e.g. another table's load).
+        """
+        with _side_session(self._conninfo) as side, _in_thread(alongside):
+            create = sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
+                sql.Identifier(self.staging), sql.Identifier(self.table)
+            )
+
+            def create_table() -> None:
+                side.execute(create)
+
+            pipelined_copy(side, statement, stream, before=create_table)
+            side.commit()
+            self._committed = True
+
+    def build_indexes(self) -> None:
+        """Build every index of the table on the loaded table, :data:`INDEX_SESSIONS` at once."""
+        work: queue.Queue[IndexPlan] = queue.Queue()
+        for plan in sorted(self._plans, key=lambda p: p.cost_rank):
+            work.put(plan)
+
+        def build() -> None:
+            with _side_session(self._conninfo, autocommit=True) as side:
+                # Each session builds alone: a parallel btree build would only compete with the
+                # other session for the same cores.
+                side.execute("SET max_parallel_maintenance_workers = 0")
+                while True:
+                    try:
+                        plan = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    side.execute(
+                        sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
+                            sql.SQL("UNIQUE " if plan.is_unique else ""),
+                            sql.Identifier(self.temporary_name(plan)),
+                            sql.Identifier(self.staging),
+                            sql.SQL(plan.definition),
+                        )
+                    )
+
+        _run_all([build] * min(INDEX_SESSIONS, max(1, len(self._plans))))
+
+    def swap(self) -> None:
+        """In the batch's transaction: replace the (empty) table with the loaded one."""
+        conn = self._conn
+        table, staging = sql.Identifier(self.table), sql.Identifier(self.staging)
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
+        sequences = fetch_all(conn, "owned_sequences", table=self.table)
+        for row in sequences:
+            conn.execute(
+                sql.SQL("ALTER SEQUENCE {} OWNED BY NONE").format(sql.Identifier(row["sequence"]))
+            )
+        conn.execute(sql.SQL("DROP TABLE {}").format(table))
+        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, table))
+        for plan in self._plans:
+            built = sql.Identifier(self.temporary_name(plan))
+            if plan.constraint_type in ("p", "u"):
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}").format(
+                        table,
+                        sql.Identifier(plan.constraint_name or plan.name),
+                        sql.SQL("PRIMARY KEY" if plan.constraint_type == "p" else "UNIQUE"),
+                        built,
+                    )
+                )
+            else:
+                conn.execute(
+                    sql.SQL("ALTER INDEX {} RENAME TO {}").format(built, sql.Identifier(plan.name))
+                )
+        for row in sequences:
+            conn.execute(
+                sql.SQL("ALTER SEQUENCE {} OWNED BY {}.{}").format(
+                    sql.Identifier(row["sequence"]), table, sql.Identifier(row["column_name"])
+                )
+            )
+
+    def discard(self) -> None:
+        """Drop the table loaded aside, if it was committed (a failed load)."""
+        if self._committed:
+            with _side_session(self._conninfo, autocommit=True) as side:
+                side.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.staging))
+                )
+
+
+@contextlib.contextmanager
+def aside_load(
+    conn: psycopg.Connection[Any], table: str, *, rows: int, conninfo: str | None
+) -> Iterator[AsideLoad | None]:
+    """An :class:`AsideLoad` of ``table`` when this batch is a bulk load that may be loaded
+    aside (see the module docstring), else ``None``: the caller then loads in place.
+
+    The caller must hold a lock on ``table`` that keeps other writers out (SHARE ROW
+    EXCLUSIVE), so that "empty" stays true, and call :meth:`AsideLoad.swap` before its commit.
+    On an error the table loaded aside is dropped.
+    """
+    if conninfo is None or rows < BULK_ROWS or not _replaceable(conn, table):
+        yield None
+        return
+    drop_leftovers(conn, table)
+    load = AsideLoad(conn, table, conninfo=conninfo)
+    try:
+        yield load
+    except BaseException:
+        load.discard()
+        raise
+
+
+def _replaceable(conn: psycopg.Connection[Any], table: str) -> bool:
+    """The table is empty, ours, and nothing but its own indexes and constraints depend on it."""
+    identifier = sql.Identifier(table)
+    if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(identifier)).fetchone()[0]:  # type: ignore[index]
+        return False
+    blockers = fetch_one(conn, "table_swap_blockers", table=table)
+    if blockers is None or not blockers.pop("owned"):
+        return False
+    return not any(blockers.values())
+
+
+def drop_leftovers(conn: psycopg.Connection[Any], table: str) -> list[str]:
+    """Drop the tables aside that killed loads of ``table`` left; returns their names.
+
+    Call it holding the importers' lock on ``table``: no other load can be running then.
+    """
+    names = [r["name"] for r in fetch_all(conn, "tables_like", prefix=f"{table}{_LOAD_SUFFIX}")]
+    for name in names:
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+    return names
+
+
+@contextlib.contextmanager
+def _side_session(conninfo: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection[Any]]:
+    """Another session on the same database (not from the pool: the batch must not wait for a
+    pooled connection, nor hold two of them)."""
+    with psycopg.connect(conninfo, autocommit=autocommit) as side:
+        yield side
+
+
+@contextlib.contextmanager
+def _in_thread(work: Callable[[], None] | None) -> Iterator[None]:
+    """Run ``work`` in a thread during the block; its error is raised at the end."""
+    if work is None:
+        yield
+        return
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="pingan-alongside", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+
+
+def _run_all(tasks: list[Callable[[], None]]) -> None:
+    """Run ``tasks`` in threads at once; raise the first error after all have ended."""
+    failure: list[BaseException] = []
+
+    def run(task: Callable[[], None]) -> None:
+        try:
+            task()
+        except BaseException as exc:
+            failure.append(exc)
+
+    threads = [threading.Thread(target=run, args=(t,), daemon=True) for t in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failure:
+        raise failure[0]

@@ -1,0 +1,131 @@
+"""A big first load of incidents is loaded aside, indexed in parallel and swapped in
+(layers/_bulk.py): the table it leaves is the table the migrations made, with the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+
+import layers
+from gis.db import Database
+from layers import _bulk
+from tests.integration._derived import derived_column_mismatches
+
+ROWS = _bulk.BULK_ROWS + 5_000
+
+
+def _ledger(rows: int, *, prefix: str) -> pd.DataFrame:
+    """``rows`` incidents around 120.1E 30.2N over 2026 (the analyst's frame form)."""
+    rng = np.random.default_rng(7)
+    seconds = rng.integers(0, 300 * 86_400, rows)
+    return pd.DataFrame(
+        {
+            "source_id": [f"{prefix}{i:07d}" for i in range(rows)],
+            "category": rng.choice(["盗窃", "抢劫", "抢夺", "诈骗"], rows),
+            "occurred_from": pd.Timestamp("2026-01-01", tz="Asia/Shanghai")
+            + pd.to_timedelta(seconds, unit="s"),
+            "lon": 120.1 + rng.normal(0, 0.05, rows),
+            "lat": 30.2 + rng.normal(0, 0.05, rows),
+        }
+    )
+
+
+def _schema(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """What the incident table is made of, besides its rows."""
+
+    def rows(query: str) -> list[tuple[Any, ...]]:
+        return sorted(conn.execute(query).fetchall())
+
+    return {
+        "indexes": rows("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'incident'"),
+        "constraints": rows(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'incident'::regclass"
+        ),
+        "columns": rows(
+            "SELECT attnum, attname, format_type(atttypid, atttypmod), attnotnull"
+            " FROM pg_attribute WHERE attrelid = 'incident'::regclass AND attnum > 0"
+            " AND NOT attisdropped"
+        ),
+        "sequence": rows("SELECT pg_get_serial_sequence('incident', 'id')"),
+        "aside": rows(
+            "SELECT relname FROM pg_class"
+            " WHERE relkind = 'r' AND relname LIKE 'incident\\_\\_load\\_%'"
+        ),
+    }
+
+
+@pytest.fixture
+def empty_db(make_database: Callable[..., Database]) -> Database:
+    return make_database("bulk")
+
+
+def test_a_bulk_load_is_swapped_in_with_the_table_the_migrations_made(
+    empty_db: Database,
+) -> None:
+    with empty_db.connection() as conn:
+        before = _schema(conn)
+        # What a killed load would have left aside: the next load drops it.
+        conn.execute("CREATE TABLE incident__load_1 (LIKE incident)")
+    summary = layers.import_frame("incidents", _ledger(ROWS, prefix="B"), source="b", db=empty_db)
+    assert summary.inserted == ROWS
+    assert {"rows", "keys", "indexes"} <= set(summary.phases)
+    with empty_db.connection() as conn:
+        assert _schema(conn) == before
+        assert conn.execute("SELECT count(*), count(DISTINCT id) FROM incident").fetchone() == (
+            ROWS,
+            ROWS,
+        )
+        # The indexes answer queries (the planner uses them on a table this size).
+        plan = conn.execute(
+            "EXPLAIN SELECT id FROM incident"
+            " WHERE geom && ST_MakeEnvelope(120.1, 30.2, 120.101, 30.201, 4490)"
+        ).fetchall()
+        assert "incident_geom_idx" in " ".join(r[0] for r in plan)
+    assert derived_column_mismatches(empty_db) == 0
+    # The ids still come from the table's sequence: a later (in-place) batch continues it.
+    more = layers.import_frame("incidents", _ledger(10, prefix="M"), source="m", db=empty_db)
+    assert more.inserted == 10
+    with empty_db.connection() as conn:
+        assert conn.execute("SELECT count(DISTINCT id), max(id) FROM incident").fetchone() == (
+            ROWS + 10,
+            ROWS + 10,
+        )
+
+
+def test_a_bulk_load_that_fails_leaves_nothing(
+    empty_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after the rows were loaded and indexed aside: the batch rolls back and the
+    table aside is dropped."""
+    with empty_db.connection() as conn:
+        before = _schema(conn)
+
+    def fail(self: _bulk.AsideLoad) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(_bulk.AsideLoad, "swap", fail)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        layers.import_frame("incidents", _ledger(ROWS, prefix="F"), source="f", db=empty_db)
+    with empty_db.connection() as conn:
+        assert _schema(conn) == before
+        for table in ("incident", "incident_key", "import_batch"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+
+
+def test_a_table_something_depends_on_is_loaded_in_place(empty_db: Database) -> None:
+    """A view on the incidents (an analyst's) is not dropped by a swap: the load goes in place."""
+    with empty_db.connection() as conn:
+        conn.execute("CREATE VIEW my_thefts AS SELECT id, geom FROM incident")
+        assert not _bulk._replaceable(conn, "incident")
+    summary = layers.import_frame("incidents", _ledger(ROWS, prefix="V"), source="v", db=empty_db)
+    assert summary.inserted == ROWS
+    with empty_db.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM my_thefts").fetchone() == (ROWS,)
+        conn.execute("DROP VIEW my_thefts")
