@@ -69,33 +69,42 @@ def _null_mask(values: object, n: int) -> np.ndarray:
     return np.asarray(mask, dtype=bool) if not np.isscalar(mask) else np.full(n, bool(mask))
 
 
-def _fixed_bytes(kind: str, values: object, null: np.ndarray) -> np.ndarray:
-    """Return an (n, width) uint8 array of big-endian values; nulls hold zeros."""
+def _fixed_values(kind: str, values: object, null: np.ndarray) -> np.ndarray:
+    """Return the values of a fixed-width column as native numbers (microseconds or days since
+    PostgreSQL's epoch for times, 0/1 for booleans); nulls hold zeros.
+
+    The caller writes them into a big-endian field (:data:`_FIXED`), which numpy does while
+    it copies, so no big-endian copy is made first.
+    """
     if kind == "timestamptz":
-        stamps = pd.to_datetime(pd.Series(values), utc=True)
-        micros = stamps.dt.as_unit("us").astype("int64", errors="ignore").to_numpy()
-        micros = np.where(null, 0, micros.astype(np.int64) - _PG_EPOCH_US)
-        arr = micros.astype(">i8")
-    elif kind == "date":
+        array = getattr(values, "array", None)
+        if isinstance(array, pd.arrays.DatetimeArray) and array.tz is not None:
+            micros = array.as_unit("us").asi8  # UTC, as a tz-aware array stores it
+        else:
+            stamps = pd.to_datetime(pd.Series(values), utc=True)
+            micros = stamps.dt.as_unit("us").astype("int64", errors="ignore").to_numpy()
+        return np.where(null, 0, micros.astype(np.int64) - _PG_EPOCH_US)
+    if kind == "date":
         days = pd.to_datetime(pd.Series(values)).to_numpy().astype("datetime64[D]")
-        arr = np.where(null, 0, days.astype(np.int64) - _PG_EPOCH_DAYS).astype(">i4")
-    elif kind == "bool":
-        arr = np.where(null, False, np.asarray(values, dtype=object) == True).astype("u1")  # noqa: E712
-    else:
-        raw = pd.Series(values)
-        filled = raw.where(~null, 0) if null.any() else raw
-        arr = filled.to_numpy().astype(_FIXED[kind])
-    return arr.view(np.uint8).reshape(len(null), -1)
+        return np.where(null, 0, days.astype(np.int64) - _PG_EPOCH_DAYS)
+    if kind == "bool":
+        return np.where(null, False, np.asarray(values, dtype=object) == True)  # noqa: E712
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf" and not null.any():
+        return values
+    raw = pd.Series(values)
+    filled = raw.where(~null, 0) if null.any() else raw
+    return filled.to_numpy().astype(_FIXED[kind])
 
 
-def _as_fixed(col: CopyColumn, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(null mask, (n, width) uint8 values)`` of a fixed-width column, ``None`` for others."""
+def _as_fixed(col: CopyColumn, n: int) -> tuple[np.ndarray, np.dtype, np.ndarray] | None:
+    """``(null mask, field type, values)`` of a fixed-width column, ``None`` for others."""
     if isinstance(col.values, np.ndarray) and col.values.ndim == 2:
-        return np.zeros(n, dtype=bool), col.values.astype(np.uint8, copy=False)
+        block = col.values.astype(np.uint8, copy=False)
+        return np.zeros(n, dtype=bool), np.dtype(("u1", (block.shape[1],))), block
     if col.kind not in _FIXED:
         return None
     null = _null_mask(col.values, n)
-    return null, _fixed_bytes(col.kind, col.values, null)
+    return null, np.dtype(_FIXED[col.kind]), _fixed_values(col.kind, col.values, null)
 
 
 def _variable_payload(kind: str, values: object, null: np.ndarray) -> pa.Array:
@@ -141,9 +150,32 @@ def _fixed_width(block: np.ndarray, valid: np.ndarray | None = None) -> pa.Array
     )
 
 
-def _length_words(lengths: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """The int32 length that precedes each field (-1 for NULL) as an (n, 4) uint8 block."""
-    return np.where(null, -1, lengths).astype(">i4").view(np.uint8).reshape(len(null), 4)
+# A field of a fixed-width block: its type (big-endian, or a uint8 sub-array) and its values.
+_Field = tuple[np.dtype, object]
+_INT4 = np.dtype(">i4")
+
+
+def _block(fields: Sequence[_Field], n: int) -> np.ndarray:
+    """The fields side by side as an ``(n, width)`` uint8 block.
+
+    The block is a packed structured array, so numpy converts every value to big-endian as it
+    writes it in place (no byte-swapped copy, no stacking of narrow blocks). It is written in
+    bands of rows that stay in the CPU cache while every field is written into them: a wide
+    block written field by field over all rows would pass through memory once per field.
+    """
+    layout = np.dtype([(f"f{i}", kind) for i, (kind, _) in enumerate(fields)])
+    block = np.empty(n, dtype=layout)
+    names = layout.names or ()
+    band = max(1024, _BAND_BYTES // layout.itemsize)
+    for start in range(0, n, band):
+        rows = block[start : start + band]
+        for name, (_, values) in zip(names, fields, strict=True):
+            rows[name] = values[start : start + band] if isinstance(values, np.ndarray) else values
+    return block.view(np.uint8).reshape(n, layout.itemsize)
+
+
+# Bytes of a band of rows that :func:`_block` fills at once (well inside a core's L2 cache).
+_BAND_BYTES = 1 << 18
 
 
 _EMPTY = pa.scalar(b"", pa.large_binary())
@@ -154,32 +186,46 @@ def encode_rows(columns: Sequence[CopyColumn], n: int) -> memoryview:
 
     Every tuple is a concatenation of per-column pieces, so the rows are assembled by Arrow's
     ``binary_join_element_wise`` in C++. Adjacent fixed-width pieces (the field count, length
-    words, values of fixed-width columns without NULLs) are first stacked into one numpy block,
-    which keeps the number of pieces, and so the cost of the join, low.
+    words, values of fixed-width columns without NULLs, variable-width columns that are all
+    NULL or whose values all have one length) are first written into one numpy block
+    (:func:`_block`), which keeps the number of pieces, and so the cost of the join, low.
     """
     pieces: list[pa.Array] = []
-    block = [np.full((n, 1), len(columns), dtype=">i2").view(np.uint8)]
+    run: list[_Field] = [(np.dtype(">i2"), len(columns))]
     for col in columns:
         fixed = _as_fixed(col, n)
         if fixed is None:
             null = _null_mask(col.values, n)
+            if null.all():
+                run.append((_INT4, -1))
+                continue
             payload = _variable_payload(col.kind, col.values, null)
             offsets = np.frombuffer(payload.buffers()[1], dtype=np.int64)
-            lengths = np.diff(offsets[payload.offset : payload.offset + n + 1])
-            block.append(_length_words(lengths, null))
-        else:
-            null, data = fixed
-            block.append(_length_words(np.full(n, data.shape[1]), null))
-            if not null.any():
-                block.append(data)
+            offsets = offsets[payload.offset : payload.offset + n + 1]
+            lengths = np.diff(offsets)
+            if not null.any() and lengths.min() == lengths.max():
+                # Values of one length (codes, a constant) are fixed-width after all.
+                width = int(lengths[0])
+                run.append((_INT4, width))
+                if width:
+                    data = np.frombuffer(payload.buffers()[2], dtype=np.uint8)
+                    block = data[offsets[0] : offsets[-1]].reshape(n, width)
+                    run.append((np.dtype(("u1", (width,))), block))
                 continue
+            run.append((_INT4, np.where(null, -1, lengths) if null.any() else lengths))
+        else:
+            null, kind, values = fixed
+            if not null.any():
+                run += [(_INT4, kind.itemsize), (kind, values)]
+                continue
+            run.append((_INT4, np.where(null, -1, kind.itemsize)))
             if null.all():
                 continue
-            payload = _fixed_width(data, valid=~null)
-        pieces += [_fixed_width(np.hstack(block)), payload]
-        block = []
-    if block:
-        pieces.append(_fixed_width(np.hstack(block)))
+            payload = _fixed_width(_block([(kind, values)], n), valid=~null)
+        pieces += [_fixed_width(_block(run, n)), payload]
+        run = []
+    if run:
+        pieces.append(_fixed_width(_block(run, n)))
     rows = pc.binary_join_element_wise(
         *pieces, _EMPTY, null_handling="replace", null_replacement=b""
     )

@@ -87,7 +87,12 @@ def points_to_cells(lon: ArrayLike, lat: ArrayLike, resolution: int) -> IntArray
     shape = np.broadcast_shapes(lon_a.shape, lat_a.shape)
     lon_f = np.broadcast_to(lon_a, shape).ravel()
     lat_f = np.broadcast_to(lat_a, shape).ravel()
-    ok = np.isfinite(lon_f) & np.isfinite(lat_f) & (np.abs(lat_f) <= 90) & (np.abs(lon_f) <= 180)
+    ok = (np.abs(lat_f) <= 90) & (np.abs(lon_f) <= 180)  # False for NaN and infinities
+    if ok.all():  # the usual case: no masked copies
+        cells = h3v.coordinates_to_cells(
+            np.ascontiguousarray(lat_f), np.ascontiguousarray(lon_f), res
+        )
+        return np.asarray(cells, dtype=np.uint64).view(np.int64).reshape(shape)
     out = np.zeros(lon_f.size, dtype=np.int64)
     if ok.any():
         cells = h3v.coordinates_to_cells(
@@ -139,9 +144,14 @@ def cell_parent(cells: ArrayLike, resolution: int) -> IntArray:
             count=int(finer.sum()),
             example=f"{example:x}",
         )
+    return _parent(c, res)
+
+
+def _parent(cells: IntArray, res: int) -> IntArray:
+    """:func:`cell_parent` without its checks, for cells known to be at ``res`` or finer."""
     unused_digits = np.int64((1 << (3 * (15 - res))) - 1)
-    parent = (c & ~_RES_MASK) | (np.int64(res) << np.int64(_RES_SHIFT)) | unused_digits
-    return np.where(c == H3_NULL, np.int64(H3_NULL), parent)
+    parent = (cells & ~_RES_MASK) | (np.int64(res) << np.int64(_RES_SHIFT)) | unused_digits
+    return np.where(cells == H3_NULL, np.int64(H3_NULL), parent)
 
 
 def points_to_cell_columns(
@@ -172,7 +182,7 @@ def points_to_cell_columns(
     finest = points_to_cells(lon, lat, wanted[-1])
     columns = {f"h3_r{wanted[-1]}": finest}
     for res in wanted[:-1]:
-        columns[f"h3_r{res}"] = cell_parent(finest, res)
+        columns[f"h3_r{res}"] = _parent(finest, res)
     return {f"h3_r{res}": columns[f"h3_r{res}"] for res in wanted}
 
 

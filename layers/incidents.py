@@ -389,12 +389,9 @@ def _incident_stream(
             lat = np.asarray(chunk["lat"], dtype=float)
             chunk["geom"] = point_ewkb(lon, lat, srid)
             if areas is not None or any(name not in chunk for name in _ASSIGNED):
-                cells = points_to_cell_columns(lon, lat)
-                chunk.update(cells)
+                chunk.update(points_to_cell_columns(lon, lat))
                 if areas is not None:
-                    chunk["village_code"], chunk["grid_code"] = areas.assign_xy(
-                        lon, lat, cells=cells[f"h3_r{max(H3_RESOLUTIONS)}"]
-                    )
+                    chunk["village_code"], chunk["grid_code"] = areas.assign_xy(lon, lat)
                 else:
                     for column in ("village_code", "grid_code"):
                         chunk.setdefault(column, np.full(stop - start, None, dtype=object))
