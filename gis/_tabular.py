@@ -86,7 +86,7 @@ def read_csv(path: Path, *, allowed: Collection[str] | None) -> Table:
     """Read a delimited text file into a frame of strings, with the lines users see."""
     data = path.read_bytes()
     text, encoding = decode(path, data)
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(), which would copy the whole text
         raise InputFileError("io.empty_file", path=str(path))
     if encoding == "utf-8":
         body = data

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,14 @@ import shapely
 from gis.errors import RowIssue
 from gis.readers import RawTable, file_sha256, read_table
 from layers._geometry import prepare_geometry, prepare_points, resolve_declared_crs
-from layers._spec import IssueCollector, LayerSpec, as_python, row_hashes, validate_columns
+from layers._spec import (
+    IssueCollector,
+    LayerSpec,
+    as_python,
+    column_hashes,
+    combine_hashes,
+    validate_columns,
+)
 
 Progress = Callable[[str, float], None]
 
@@ -220,7 +228,8 @@ def prepare(
         )
     elif spec.geometry is not None and geometry is not None:
         content["__wkb"] = geometry.to_wkb(hex=True)
-    hashes = row_hashes(content)
+    hashed = column_hashes(content)
+    hashes = combine_hashes(hashed, n)
     key = (
         typed[spec.key].astype("string")
         if spec.key in typed
@@ -231,9 +240,12 @@ def prepare(
         # No identifier in the file: the row's content is its identity, so re-import is idempotent.
         key = key.copy()
         key[missing_key] = ["h:" + bytes(h).hex() for h in hashes[missing_key]]
+        key_hashes = column_hashes(key.to_frame())[0]
+    else:  # the key column was hashed with the content
+        key_hashes = hashed[list(content.columns).index(spec.key)]
     typed["source_id"] = key
 
-    merged_into, merged = _dedupe(key, hashes, issues, row_numbers)
+    merged_into, merged = _dedupe(key, hashes, issues, row_numbers, key_hashes=key_hashes)
 
     bad = issues.bad_mask(n)
     keep = ~bad & ~merged
@@ -323,21 +335,32 @@ def hash_column(hashes: np.ndarray) -> pd.arrays.ArrowExtensionArray:
 
 
 def _dedupe(
-    keys: pd.Series, hashes: np.ndarray, issues: IssueCollector, row_numbers: np.ndarray
+    keys: pd.Series,
+    hashes: np.ndarray,
+    issues: IssueCollector,
+    row_numbers: np.ndarray,
+    *,
+    key_hashes: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Merge exact repeats of a key; quarantine later rows whose content differs.
 
-    Returns ``(merged_into, merged)``: for each merged row the position of the row it was merged
-    into, and the mask of merged rows. Rows already rejected take no part.
+    ``key_hashes`` holds a hash of each key (equal keys, equal hashes). Returns
+    ``(merged_into, merged)``: for each merged row the position of the row it was merged into,
+    and the mask of merged rows. Rows already rejected take no part.
     """
     n = len(keys)
     positions = np.flatnonzero(~issues.bad_mask(n))
+    in_order = np.sort(key_hashes[positions])
+    if not (in_order[1:] == in_order[:-1]).any():  # every key once: nothing to merge
+        return np.empty(0, dtype=np.int64), np.zeros(n, dtype=bool)
     # Arrow-backed keys are factorized by Arrow's hash table, without a Python object per key.
     codes, _ = pd.factorize(keys.iloc[positions] if len(positions) < n else keys)
     codes = np.asarray(codes)
-    # Codes number the keys in order of appearance, so np.unique finds each key's first row.
-    _, first_index = np.unique(codes, return_index=True)
-    first_of_key = positions[first_index][codes]
+    # Codes number the keys in order of appearance: a row is its key's first where its code
+    # is above every code before it, and the k-th such row is key k's.
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    first_of_key = positions[np.flatnonzero(first)][codes]
     row_hash = hashes.view(">u8").ravel()
     repeat = positions != first_of_key
     same = row_hash[positions] == row_hash[first_of_key]
@@ -369,11 +392,14 @@ def read_for_import(
     ``layer_name`` names the layer of a GeoPackage or KML, or the sheet of a workbook.
     """
     workbook = Path(path).suffix.lower() == ".xlsx"
-    table = read_table(
-        Path(path),
-        mapping=Path(mapping) if mapping else None,
-        canonical=canonical,
-        layer=None if workbook else layer_name,
-        sheet=layer_name if workbook else None,
-    )
-    return table, file_sha256(Path(path))
+    # The digest is taken on a second thread while the file is parsed (hashlib releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(file_sha256, Path(path))
+        table = read_table(
+            Path(path),
+            mapping=Path(mapping) if mapping else None,
+            canonical=canonical,
+            layer=None if workbook else layer_name,
+            sheet=layer_name if workbook else None,
+        )
+        return table, digest.result()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -157,12 +159,27 @@ def regex_mask(text: pd.Series, pattern: str) -> np.ndarray:
     return np.asarray(found.fill_null(False), dtype=bool)
 
 
+def _text_of(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
+    """A text column as one Arrow ``large_string`` array with the whitespace around each value
+    stripped, and the mask of values that are missing or empty after stripping."""
+    arrow = pa.array(values.astype(TEXT).array)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    stripped = pc.utf8_trim_whitespace(arrow)
+    blank = pc.fill_null(pc.equal(stripped, ""), True)
+    return stripped, np.asarray(blank, dtype=bool)
+
+
+def _as_text(arrow: pa.Array, index: pd.Index) -> pd.Series:
+    """An Arrow ``large_string`` array as a :data:`TEXT` series."""
+    return pd.Series(pd.arrays.ArrowStringArray(arrow), index=index)
+
+
 def _blank(values: pd.Series) -> np.ndarray:
     """Missing, or text that is empty after stripping (typed columns are only checked for NA)."""
     if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
         return np.asarray(values.isna(), dtype=bool)
-    as_text = values.astype(TEXT).str.strip()
-    return np.asarray(values.isna() | (as_text == "").fillna(True), dtype=bool)
+    return _text_of(values)[1]
 
 
 def _parse_numbers(values: pd.Series, *, integer: bool) -> tuple[pd.Series, np.ndarray]:
@@ -188,48 +205,81 @@ def _localize(stamps: pd.Series, timezone: str) -> pd.Series:
     return stamps.dt.tz_localize(timezone, ambiguous=first, nonexistent=pd.Timedelta(hours=1))
 
 
-# The shapes nearly every ledger and export writes, parsed by Arrow in C++ (ten times faster than
-# pandas' ISO 8601 path). The patterns pin the field ranges, so Arrow's strptime, which would roll
-# 2026-02-30 over into March, is only trusted once the day it read equals the day written.
-_DAY = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-_PLAIN_FORMATS = (
-    (f"^{_DAY} {_TIME}$", "%Y-%m-%d %H:%M:%S", False),
-    (f"^{_DAY}T{_TIME}$", "%Y-%m-%dT%H:%M:%S", False),
-    (f"^{_DAY}$", "%Y-%m-%d", True),
-)
+# The shapes nearly every ledger and export writes: YYYY-MM-DD, and that with HH:MM:SS after a
+# space or a "T". Their bytes are read in place from the Arrow buffers by numpy, with no string
+# made per value; anything else (offsets, 2026年10月1日, 2026/10/1 8:00 ...) goes the general way.
+_PLAIN_SEPARATORS = {4: "-", 7: "-", 10: " T", 13: ":", 16: ":"}
+_PLAIN_WIDTHS = (10, 19)  # the date, the date and time
 
 
-def _parse_plain_local(text: pd.Series, blank: np.ndarray) -> tuple[pd.Series, np.ndarray]:
-    """Parse the values written as ``YYYY-MM-DD[ HH:MM:SS]`` (local wall-clock time, no offset).
+@cache
+def _month_starts() -> np.ndarray:
+    """Day number (since 1970-01-01) of the first of every month, January 0000 to January
+    10000: entry ``12 * year + month - 1`` (numpy's proleptic Gregorian calendar)."""
+    months = np.arange(10_000 * 12 + 1) - 1970 * 12
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
-    Returns naive timestamps (NaT for every other value, which the general path then parses)
-    and the mask of date-only values among those parsed.
+
+def _number(digits: np.ndarray, positions: range) -> np.ndarray:
+    """The number written by the digits at ``positions`` (rows of ``digits``)."""
+    value = digits[positions[0]].astype(np.int32)
+    for position in positions[1:]:
+        value = value * 10 + digits[position]
+    return value
+
+
+def _parse_plain_local(text: pa.Array, pending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse the ``pending`` values of ``text`` (stripped) written ``YYYY-MM-DD`` or
+    ``YYYY-MM-DD HH:MM:SS`` (or with a ``T``), as local wall-clock time.
+
+    Returns microseconds since the epoch (NaT for the other values, which the general path
+    then parses) and the mask of date-only values among those parsed. A value with a field
+    out of range, or a day the month lacks (2026-02-30), is left to the general path.
     """
     n = len(text)
     micros = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
     date_only = np.zeros(n, dtype=bool)
-    pending = ~blank
-    arrow = pa.array(text, type=pa.string(), from_pandas=True)
-    for pattern, fmt, is_date in _PLAIN_FORMATS:
-        todo = np.flatnonzero(pending)
-        if not len(todo):
-            break
-        candidates = arrow if len(todo) == n else arrow.take(pa.array(todo))
-        shaped = np.asarray(pc.match_substring_regex(candidates, pattern).fill_null(False))
-        if not shaped.any():
+    offsets_buffer, data_buffer = text.buffers()[1:3]
+    if data_buffer is None:
+        return micros, date_only
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[text.offset : text.offset + n + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    lengths = np.diff(offsets)
+    for width in _PLAIN_WIDTHS:
+        rows = np.flatnonzero(pending & (lengths == width))
+        if not len(rows):
             continue
-        rows = todo[shaped]
-        written = candidates if shaped.all() else candidates.filter(pa.array(shaped))
-        parsed = pc.strptime(written, format=fmt, unit="us", error_is_null=True)
-        day = pc.cast(pc.utf8_slice_codeunits(written, 8, 10), pa.int64())
-        exact = np.asarray(pc.equal(pc.day(parsed), day).fill_null(False), dtype=bool)
-        values = np.asarray(parsed.cast(pa.int64()).fill_null(0))
-        micros[rows[exact]] = values[exact]
-        date_only[rows[exact]] = is_date
-        pending[rows[exact]] = False
-    stamps = pd.Series(micros.view("datetime64[us]"), index=text.index)
-    return stamps, date_only
+        if len(rows) == n and offsets[-1] - offsets[0] == n * width:
+            block = data[offsets[0] : offsets[-1]].reshape(n, width)  # no copy
+        else:
+            # Each value's bytes as one fixed-width item, taken in one pass.
+            windows = np.ndarray((len(data) - width + 1,), f"V{width}", data, strides=(1,))
+            block = windows[offsets[rows]].view(np.uint8).reshape(-1, width)
+        chars = np.ascontiguousarray(block.T)  # one row per character position
+        digits = chars - np.uint8(48)
+        separators = {p: s for p, s in _PLAIN_SEPARATORS.items() if p < width}
+        numeric = [p for p in range(width) if p not in separators]
+        exact = digits[numeric].max(axis=0) < 10
+        for position, allowed in separators.items():
+            exact &= np.logical_or.reduce([chars[position] == ord(c) for c in allowed])
+        year, month = _number(digits, range(4)), _number(digits, range(5, 7))
+        day = _number(digits, range(8, 10))
+        exact &= (month >= 1) & (month <= 12) & (day >= 1)
+        starts = _month_starts()
+        index = np.where(exact, year * 12 + month - 1, 0)
+        exact &= day <= starts[index + 1] - starts[index]
+        seconds = np.zeros(len(rows), dtype=np.int64)
+        if width > 10:
+            hour, minute = _number(digits, range(11, 13)), _number(digits, range(14, 16))
+            second = _number(digits, range(17, 19))
+            exact &= (hour <= 23) & (minute <= 59) & (second <= 59)
+            seconds = (hour * 3600 + minute * 60 + second).astype(np.int64)
+        values = (starts[index] + day - 1) * 86_400_000_000 + seconds * 1_000_000
+        if not exact.all():
+            rows, values = rows[exact], values[exact]
+        micros[rows] = values
+        date_only[rows] = width == 10
+    return micros, date_only
 
 
 def parse_timestamps(
@@ -241,24 +291,32 @@ def parse_timestamps(
     date (``2026-02-30``) or lie before 1950; ``date_only`` marks values that carry a date but
     no time of day, which the incident layer turns into whole-day windows.
     """
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return _parse_text_timestamps(*_text_of(values), index=values.index, timezone=timezone)
     blank = _blank(values)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        stamps = pd.Series(values)
-        has_time = (stamps.dt.hour + stamps.dt.minute + stamps.dt.second).fillna(0) != 0
-        # A naive column whose every time is 00:00 is a date column (a shapefile's Date field);
-        # otherwise a midnight value is midnight. A time-zone-aware value is always an instant.
-        naive = stamps.dt.tz is None
-        date_only = np.asarray(~has_time, dtype=bool) & (naive and not bool(has_time.any()))
-    else:
-        text = values.astype(TEXT).str.strip()
-        fast, fast_date_only = _parse_plain_local(text, blank)
-        # Values with a UTC offset are parsed apart: offsets may differ from row to row
-        # (daylight saving time, "Z" next to "+08:00"), and the rest is local time.
-        rest = ~fast.notna().to_numpy() & ~blank
+    stamps = pd.Series(values)
+    has_time = (stamps.dt.hour + stamps.dt.minute + stamps.dt.second).fillna(0) != 0
+    # A naive column whose every time is 00:00 is a date column (a shapefile's Date field);
+    # otherwise a midnight value is midnight. A time-zone-aware value is always an instant.
+    naive = stamps.dt.tz is None
+    date_only = np.asarray(~has_time, dtype=bool) & (naive and not bool(has_time.any()))
+    return _plausible(stamps, blank, date_only, timezone=timezone)
+
+
+def _parse_text_timestamps(
+    stripped: pa.Array, blank: np.ndarray, *, index: pd.Index, timezone: str
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """:func:`parse_timestamps` of a text column, given as :func:`_text_of` returns it."""
+    micros, date_only = _parse_plain_local(stripped, ~blank)
+    fast = pd.Series(micros.view("datetime64[us]"), index=index)
+    stamps = fast
+    # Values with a UTC offset are parsed apart: offsets may differ from row to row
+    # (daylight saving time, "Z" next to "+08:00"), and the rest is local time.
+    rest = ~fast.notna().to_numpy() & ~blank
+    if rest.any():
+        text = _as_text(stripped, index)
         aware = np.zeros(len(text), dtype=bool)
-        if rest.any():
-            aware[rest] = regex_mask(text[rest], _UTC_OFFSET)
-        stamps = fast
+        aware[rest] = regex_mask(text[rest], _UTC_OFFSET)
         if (rest & ~aware).any():
             # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) goes the
             # slow way.
@@ -281,10 +339,17 @@ def parse_timestamps(
             with_offset = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True)
             stamps[aware] = with_offset.dt.tz_convert(timezone)
         short = np.asarray((text.str.len() <= 10).fillna(False), dtype=bool) & rest
-        date_only = fast_date_only
         if short.any():
             pattern = r"\d{4}-\d{1,2}-\d{1,2}"
             date_only[short] = regex_mask(text[short], f"^{pattern}$")
+    return _plausible(stamps, blank, date_only, timezone=timezone)
+
+
+def _plausible(
+    stamps: pd.Series, blank: np.ndarray, date_only: np.ndarray, *, timezone: str
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Timestamps in ``timezone``, with the mask of bad ones (unparsed, or implausibly early
+    or late, which become NaT) and ``date_only`` for the non-blank values."""
     if getattr(stamps.dt, "tz", None) is None:
         stamps = _localize(stamps, timezone)
     else:
@@ -295,7 +360,8 @@ def parse_timestamps(
         dtype=bool,
     )
     bad = (stamps.isna().to_numpy() & ~blank) | implausible
-    stamps = stamps.where(~implausible)
+    if implausible.any():
+        stamps = stamps.where(~implausible)
     return stamps, bad, date_only & ~blank
 
 
@@ -311,83 +377,109 @@ def validate_columns(
     timezone
         Deployment time zone, used for date-times given without an offset.
     """
-    n = len(frame)
-    out = pd.DataFrame(index=frame.index)
-    for f in spec.fields:
-        raw = (
-            frame[f.name]
-            if f.name in frame
-            # A column the file lacks: all null, built in Arrow without a Python None per row.
-            else pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype=TEXT), index=frame.index)
+    # The columns are checked apart, two at a time (Arrow and numpy release the GIL); their
+    # issues are then taken in column order, as if they had been checked one after another.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checked = list(
+            pool.map(lambda f: _validate_field(frame, f, timezone=timezone), spec.fields)
         )
-        if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
-            raw = raw.astype(TEXT)  # once: every rule below reads the values as text
-        blank = _blank(raw)
-        if f.required:
-            issues.add(
-                np.flatnonzero(blank), lambda _r, f=f: RowIssue("layers.required", column=f.name)
-            )
-        value: pd.Series
-        if f.kind in ("int", "float"):
-            value, bad = _parse_numbers(raw, integer=f.kind == "int")
-            issues.add(
-                np.flatnonzero(bad),
-                lambda r, f=f, raw=raw: RowIssue(
-                    "layers.not_a_number", column=f.name, value=str(raw.iloc[r])
-                ),
-            )
-            out_of_range = np.zeros(n, dtype=bool)
-            if f.minimum is not None:
-                out_of_range |= (value < f.minimum).fillna(False).to_numpy()
-            if f.maximum is not None:
-                out_of_range |= (value > f.maximum).fillna(False).to_numpy()
-            issues.add(
-                np.flatnonzero(out_of_range),
-                lambda r, f=f, value=value: RowIssue(
-                    "layers.out_of_range",
-                    column=f.name,
-                    value=str(value.iloc[r]),
-                    minimum=f.minimum,
-                    maximum=f.maximum,
-                ),
-            )
-        elif f.kind in ("date", "timestamp"):
-            value, bad, date_only = parse_timestamps(raw, timezone=timezone)
-            issues.add(
-                np.flatnonzero(bad),
-                lambda r, f=f, raw=raw: RowIssue(
-                    "layers.bad_date", column=f.name, value=str(raw.iloc[r])
-                ),
-            )
-            if f.kind == "date":
-                value = value.dt.tz_localize(None).dt.normalize()
-            else:
-                out[f"{f.name}__date_only"] = date_only
-        elif f.kind == "bool":
-            text = raw.astype(TEXT).str.strip().str.lower()
-            truthy = text.isin(TRUE_WORDS).to_numpy()
-            falsy = text.isin(FALSE_WORDS).to_numpy() | blank
-            issues.add(
-                np.flatnonzero(~truthy & ~falsy),
-                lambda r, f=f, raw=raw: RowIssue(
-                    "layers.not_a_bool", column=f.name, value=str(raw.iloc[r])
-                ),
-            )
-            value = pd.Series(truthy, index=frame.index)
-        else:
-            value = raw.astype(TEXT).str.strip().where(~blank)
-            value = _apply_choices(value, f, issues)
-        out[f.name] = value
+    out = pd.DataFrame(index=frame.index)
+    for columns, found in checked:
+        for name, values in columns.items():
+            out[name] = values
+        issues.extend(found.by_row)
     return out
+
+
+def _validate_field(
+    frame: pd.DataFrame, f: Field, *, timezone: str
+) -> tuple[dict[str, pd.Series | np.ndarray], IssueCollector]:
+    """The typed column(s) of field ``f`` (a timestamp has its ``__date_only`` mask too), and
+    the issues of its values."""
+    n = len(frame)
+    issues = IssueCollector()
+    out: dict[str, pd.Series | np.ndarray] = {}
+    raw = (
+        frame[f.name]
+        if f.name in frame
+        # A column the file lacks: all null, built in Arrow without a Python None per row.
+        else pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype=TEXT), index=frame.index)
+    )
+    stripped: pa.Array | None = None
+    if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
+        raw = raw.astype(TEXT)  # once: every rule below reads the values as text
+        stripped, blank = _text_of(raw)
+    else:
+        blank = _blank(raw)
+    if f.required:
+        issues.add(np.flatnonzero(blank), lambda _r: RowIssue("layers.required", column=f.name))
+    value: pd.Series
+    if f.kind in ("int", "float"):
+        value, bad = _parse_numbers(raw, integer=f.kind == "int")
+        issues.add(
+            np.flatnonzero(bad),
+            lambda r: RowIssue("layers.not_a_number", column=f.name, value=str(raw.iloc[r])),
+        )
+        out_of_range = np.zeros(n, dtype=bool)
+        if f.minimum is not None:
+            out_of_range |= (value < f.minimum).fillna(False).to_numpy()
+        if f.maximum is not None:
+            out_of_range |= (value > f.maximum).fillna(False).to_numpy()
+        issues.add(
+            np.flatnonzero(out_of_range),
+            lambda r: RowIssue(
+                "layers.out_of_range",
+                column=f.name,
+                value=str(value.iloc[r]),
+                minimum=f.minimum,
+                maximum=f.maximum,
+            ),
+        )
+    elif f.kind in ("date", "timestamp"):
+        value, bad, date_only = (
+            parse_timestamps(raw, timezone=timezone)
+            if stripped is None
+            else _parse_text_timestamps(stripped, blank, index=raw.index, timezone=timezone)
+        )
+        issues.add(
+            np.flatnonzero(bad),
+            lambda r: RowIssue("layers.bad_date", column=f.name, value=str(raw.iloc[r])),
+        )
+        if f.kind == "date":
+            value = value.dt.tz_localize(None).dt.normalize()
+        else:
+            out[f"{f.name}__date_only"] = date_only
+    elif f.kind == "bool":
+        text = raw.astype(TEXT).str.strip().str.lower()
+        truthy = text.isin(TRUE_WORDS).to_numpy()
+        falsy = text.isin(FALSE_WORDS).to_numpy() | blank
+        issues.add(
+            np.flatnonzero(~truthy & ~falsy),
+            lambda r: RowIssue("layers.not_a_bool", column=f.name, value=str(raw.iloc[r])),
+        )
+        value = pd.Series(truthy, index=frame.index)
+    else:
+        if stripped is None:
+            stripped = _text_of(raw)[0]
+        if blank.any():
+            stripped = pc.if_else(pa.array(blank), pa.scalar(None, pa.large_string()), stripped)
+        value = _apply_choices(_as_text(stripped, raw.index), f, issues)
+    out[f.name] = value
+    return out, issues
 
 
 def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Series:
     if f.aliases:
         lookup = {k.lower(): v for k, v in f.aliases.items()}
-        # Mapped once per distinct value: Series.map with a dict hashes every row in Python.
-        codes, distinct = pd.factorize(value.str.lower())
-        canonical = np.array([*(lookup.get(d) for d in distinct), None], dtype=object)
-        value = pd.Series(canonical[codes], index=value.index).astype(TEXT).fillna(value)
+        # Mapped once per distinct value, in Arrow: no Python object per row.
+        written = pa.array(value.array)
+        if isinstance(written, pa.ChunkedArray):
+            written = written.combine_chunks()
+        distinct = pc.dictionary_encode(pc.utf8_lower(written))
+        canonical = pa.array(
+            [lookup.get(d) for d in distinct.dictionary.to_pylist()], type=pa.large_string()
+        )
+        value = _as_text(pc.coalesce(canonical.take(distinct.indices), written), value.index)
     if f.choices is not None:
         unknown = value.notna() & ~value.isin(f.choices)
         issues.add(
@@ -411,9 +503,73 @@ def _apply_choices(value: pd.Series, f: Field, issues: IssueCollector) -> pd.Ser
 
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """Return an 8-byte content hash per row (deterministic across runs and machines)."""
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashed.astype(">u8").view(np.uint8).reshape(-1, 8)
+    """Return an 8-byte content hash per row (deterministic across runs and machines).
+
+    The values are exactly ``pandas.util.hash_pandas_object(frame, index=False)``'s, because
+    stored hashes decide whether a re-imported row changed.
+    """
+    return combine_hashes(column_hashes(frame), len(frame))
+
+
+def column_hashes(frame: pd.DataFrame) -> list[np.ndarray]:
+    """pandas' ``uint64`` hash of every value, column by column: two columns at a time, and
+    text without a Python string per value (:func:`_text_hashes`)."""
+    columns = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(_column_hashes, columns))
+
+
+def combine_hashes(hashed: list[np.ndarray], n: int) -> np.ndarray:
+    """The row hashes (``(n, 8)`` bytes) of :func:`column_hashes`' columns, combined as
+    ``hash_pandas_object`` combines them (CPython's tuple hash)."""
+    combined = np.full(n, 0x345678, dtype=np.uint64)
+    factor = np.uint64(1000003)
+    for i, column in enumerate(hashed):
+        combined ^= column
+        combined *= factor
+        factor += np.uint64(82520 + 2 * (len(hashed) - i))
+    combined += np.uint64(97531)
+    return combined.astype(">u8").view(np.uint8).reshape(-1, 8)
+
+
+def _column_hashes(column: pd.Series) -> np.ndarray:
+    """``pandas.util.hash_array`` of one column, as ``hash_pandas_object`` takes it."""
+    values = column.array
+    if isinstance(values, pd.arrays.ArrowExtensionArray):
+        arrow = pa.array(values)
+        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+            return _text_hashes(
+                arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+            )
+    if isinstance(values, pd.arrays.NumpyExtensionArray):
+        values = values.to_numpy()
+    return pd.util.hash_array(values)
+
+
+def _text_hashes(text: pa.Array) -> np.ndarray:
+    """pandas' hash of an Arrow text column: the SipHash of each value's UTF-8 bytes, mixed,
+    and ``2**64 - 1`` for a missing value.
+
+    pandas hashes each distinct value once (Arrow's dictionary encoding), as a Python string
+    that it encodes to UTF-8 again; here the values go to the same hash as ``bytes`` straight
+    from Arrow, and a column of mostly distinct values (an identifier) skips the encoding.
+    """
+    sample = text.slice(0, 4096)
+    if len(sample) and pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
+        raw = text.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
+        hashed = pd.util.hash_array(raw, categorize=False)
+    else:
+        encoded = pc.dictionary_encode(text)
+        distinct = encoded.dictionary.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
+        hashed = (
+            pd.util.hash_array(distinct, categorize=False).take(
+                np.asarray(encoded.indices.fill_null(0))
+            )
+            if len(distinct)
+            else np.zeros(len(text), dtype=np.uint64)
+        )
+    hashed[np.asarray(text.is_null())] = np.iinfo(np.uint64).max
+    return hashed
 
 
 def as_python(value: Any) -> Any:

@@ -42,7 +42,7 @@ from layers._store import (
     pipelined_copy,
     point_ewkb,
 )
-from layers.taxonomy import OTHER_CODE, Taxonomy
+from layers.taxonomy import Taxonomy
 
 GEOCODE_LEVELS = ("door", "group", "village", "township", "coordinate")
 
@@ -118,11 +118,10 @@ def taxonomy() -> Taxonomy:
 
 def refine(typed: pd.DataFrame, issues: IssueCollector, context: ImportContext) -> pd.DataFrame:
     """Map categories, complete whole-day windows and check the order of times."""
-    codes, known = taxonomy().resolve(typed["category"].fillna("").to_numpy(dtype=object))
+    codes, known = taxonomy().resolve_column(typed["category"])
     typed["category_code"] = codes
     typed["category_raw"] = typed["category"]
     typed["__other_category"] = ~known & typed["category"].notna().to_numpy()
-    typed.loc[~known, "category_code"] = OTHER_CODE
 
     start = typed["occurred_from"]
     whole_day = typed.pop("occurred_from__date_only").to_numpy(dtype=bool)

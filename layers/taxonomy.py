@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gis.errors import InputFileError, ValidationError
 from gis.messages import Language, current_language
@@ -280,12 +281,31 @@ class Taxonomy:
         values = pd.Series(list(names) if not isinstance(names, pd.Series) else names)
         if values.empty:
             return np.empty(0, dtype=object), np.empty(0, dtype=bool)
+        positions, unique_codes, unique_known = self._resolve_distinct(values)
+        return unique_codes[positions], unique_known[positions]
+
+    def resolve_column(self, names: pd.Series) -> tuple[pd.Series, np.ndarray]:
+        """:meth:`resolve` for a text column: the codes come back as a text column (pandas'
+        ``str``, Arrow-backed, on the index of ``names``), made without a Python string per
+        row. An empty column gives an empty object column, as pandas makes one from no values.
+        """
+        if names.empty:
+            return pd.Series(np.empty(0, dtype=object), index=names.index), np.empty(0, bool)
+        positions, unique_codes, unique_known = self._resolve_distinct(names)
+        slots = np.where(positions < 0, len(unique_codes) - 1, positions)
+        codes = pa.array(unique_codes.tolist(), type=pa.large_string()).take(slots)
+        text = pd.arrays.ArrowStringArray(codes, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+        return pd.Series(text, index=names.index), unique_known[positions]
+
+    def _resolve_distinct(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each value's position among the distinct values (-1 if missing), and the code and
+        known flag of each distinct value, with a last slot (unknown) for the missing ones."""
         positions, uniques = pd.factorize(values, use_na_sentinel=True)
         resolved = [self._code_of(u) for u in uniques]
         unique_known = np.array([c is not None for c in resolved] + [False], dtype=bool)
         unique_codes = np.array([c or OTHER_CODE for c in resolved] + [OTHER_CODE], dtype=object)
         # na_sentinel -1 indexes the extra last slot (unknown).
-        return unique_codes[positions], unique_known[positions]
+        return np.asarray(positions), unique_codes, unique_known
 
     def name(self, code: str, language: Language | None = None) -> str:
         """Return the name of ``code`` in ``language`` (default: the current language)."""
