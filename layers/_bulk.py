@@ -61,10 +61,10 @@ class IndexPlan:
     constraint_type: str | None  # "p" (primary key) or "u" (unique), or None
 
     @property
-    def cost_rank(self) -> tuple[int, int, int]:
-        """Sort key, slowest build first: GiST and SP-GiST before btree (no parallel or cheap
-        sorted build for most of their classes), whole-table before partial, wide before narrow."""
-        return (self.method == "btree", self.partial, -self.columns)
+    def cost_rank(self) -> tuple[bool, bool, int]:
+        """Sort key, slowest build first, so that two sessions finish close together: whole-table
+        indexes before partial ones, GiST and SP-GiST before btree, wide before narrow."""
+        return (self.partial, self.method == "btree", -self.columns)
 
 
 class AsideLoad:
@@ -107,8 +107,9 @@ class AsideLoad:
             side.commit()
             self._committed = True
 
-    def build_indexes(self) -> None:
-        """Build every index of the table on the loaded table, :data:`INDEX_SESSIONS` at once."""
+    def build_indexes(self, *, alongside: Callable[[], None] | None = None) -> None:
+        """Build every index of the table on the loaded table, :data:`INDEX_SESSIONS` at once;
+        ``alongside`` as in :meth:`copy`."""
         work: queue.Queue[IndexPlan] = queue.Queue()
         for plan in sorted(self._plans, key=lambda p: p.cost_rank):
             work.put(plan)
@@ -132,7 +133,8 @@ class AsideLoad:
                         )
                     )
 
-        _run_all([build] * min(INDEX_SESSIONS, max(1, len(self._plans))))
+        with _in_thread(alongside):
+            _run_all([build] * min(INDEX_SESSIONS, max(1, len(self._plans))))
 
     def swap(self) -> None:
         """In the batch's transaction: replace the (empty) table with the loaded one."""

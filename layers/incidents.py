@@ -275,33 +275,46 @@ def _load_new(
     timings: dict[str, float],
 ) -> None:
     """COPY the new incidents and their keys (see :func:`store`), timing ``rows``, ``keys`` and
-    ``indexes``. A bulk load into empty tables loads the incidents aside and builds their indexes
-    in parallel sessions (:mod:`layers._bulk`) while the key table loads in this session."""
+    ``indexes``.
+
+    A bulk load into empty tables loads the incidents aside (:mod:`layers._bulk`): the key
+    table's COPY runs in this session while the incidents load in another, and its key build
+    while the incidents' indexes build in two more, so that both cores work in both phases.
+    """
     stream = _incident_stream(rows, areas=areas, srid=srid)
     with (
         bulk_load(conn, ("incident_key",), rows=count) as key_bulk,
         aside_load(conn, "incident", rows=count, conninfo=conninfo) as aside,
     ):
 
-        def load_keys() -> None:
+        def copy_keys() -> None:
             started = time.perf_counter()
             copy_frame(conn, "incident_key", _KEY_COLUMNS, keys, count, freeze=bool(key_bulk))
-            key_bulk.rebuild("incident_key")
             timings["keys"] = round(time.perf_counter() - started, 3)
+
+        def index_keys() -> None:
+            started = time.perf_counter()
+            key_bulk.rebuild("incident_key")
+            timings["keys"] = round(timings.get("keys", 0) + time.perf_counter() - started, 3)
 
         started = time.perf_counter()
         if aside is not None:
             statement = copy_statement(aside.staging, _STORED, freeze=True)
-            aside.copy(statement, stream, alongside=load_keys)
+            aside.copy(statement, stream, alongside=copy_keys)
             timings["rows"] = round(time.perf_counter() - started, 3)
             started = time.perf_counter()
-            aside.build_indexes()
+            aside.build_indexes(alongside=index_keys)
             aside.swap()
             timings["indexes"] = round(time.perf_counter() - started, 3)
             return
         with bulk_load(conn, ("incident",), rows=count) as bulk:
             statement = copy_statement("incident", _STORED, freeze=bool(bulk))
-            pipelined_copy(conn, statement, stream, before=load_keys)
+
+            def keys_first() -> None:
+                copy_keys()
+                index_keys()
+
+            pipelined_copy(conn, statement, stream, before=keys_first)
             timings["rows"] = round(time.perf_counter() - started, 3)
             started = time.perf_counter()
             bulk.rebuild("incident")
