@@ -287,9 +287,10 @@ def parse_timestamps(
 ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Parse dates or date-times into tz-aware timestamps in ``timezone``.
 
-    Returns ``(timestamps, bad, date_only)``: ``bad`` marks non-empty values that are not a real
-    date (``2026-02-30``) or lie before 1950; ``date_only`` marks values that carry a date but
-    no time of day, which the incident layer turns into whole-day windows.
+    Returns ``(timestamps, bad, date_only)``: ``bad`` marks non-empty values that cannot be
+    read, are not a real date (``2026-02-30``) or lie before 1950 (a value is read as it would
+    be alone, whatever the rest of the column holds); ``date_only`` marks values that carry a
+    date but no time of day, which the incident layer turns into whole-day windows.
     """
     if not pd.api.types.is_datetime64_any_dtype(values):
         return _parse_text_timestamps(*_text_of(values), index=values.index, timezone=timezone)
@@ -309,40 +310,125 @@ def _parse_text_timestamps(
     """:func:`parse_timestamps` of a text column, given as :func:`_text_of` returns it."""
     micros, date_only = _parse_plain_local(stripped, ~blank)
     fast = pd.Series(micros.view("datetime64[us]"), index=index)
-    stamps = fast
+    rest = ~fast.notna().to_numpy() & ~blank
+    if not rest.any():
+        return _plausible(fast, blank, date_only, timezone=timezone)
+    text = _as_text(stripped, index)
     # Values with a UTC offset are parsed apart: offsets may differ from row to row
     # (daylight saving time, "Z" next to "+08:00"), and the rest is local time.
-    rest = ~fast.notna().to_numpy() & ~blank
-    if rest.any():
-        text = _as_text(stripped, index)
-        aware = np.zeros(len(text), dtype=bool)
-        aware[rest] = regex_mask(text[rest], _UTC_OFFSET)
-        if (rest & ~aware).any():
-            # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) goes the
-            # slow way.
-            local = text.where(rest & ~aware)
-            parsed = pd.to_datetime(local, errors="coerce", format="ISO8601", cache=False)
-            stamps = parsed.where(rest, fast)
-        retry = stamps.isna().to_numpy() & ~blank & ~aware
-        if retry.any():
-            text = text.copy()
-            text[retry] = (
-                text[retry]
+    aware = np.zeros(len(text), dtype=bool)
+    aware[rest] = regex_mask(text[rest], _UTC_OFFSET)
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if (rest & ~aware).any():
+        # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) goes the
+        # slow way.
+        rows = np.flatnonzero(rest & ~aware)
+        wall, instant = _read_each(text.iloc[rows], format="ISO8601")
+        pieces.append((rows, wall, instant))
+        unread = np.isnat(wall) & np.isnat(instant)
+        if unread.any():
+            rows = rows[unread]
+            text = text.copy()  # cleaned as read, so that 2026年10月1日 counts as date-only
+            text.iloc[rows] = (
+                text.iloc[rows]
                 .str.replace(r"[年月/.]", "-", regex=True)
                 .str.replace("日", "", regex=False)
+                .array
             )
-            stamps = stamps.astype(object)
-            stamps[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
-            stamps = pd.to_datetime(stamps, errors="coerce")
-        if aware.any():
-            stamps = _localize(stamps, timezone)
-            with_offset = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True)
-            stamps[aware] = with_offset.dt.tz_convert(timezone)
-        short = np.asarray((text.str.len() <= 10).fillna(False), dtype=bool) & rest
-        if short.any():
-            pattern = r"\d{4}-\d{1,2}-\d{1,2}"
-            date_only[short] = regex_mask(text[short], f"^{pattern}$")
+            pieces.append((rows, *_read_each(text.iloc[rows], format="mixed")))
+    if aware.any():
+        rows = np.flatnonzero(aware)
+        pieces.append((rows, *_read_each(text.iloc[rows], format="ISO8601", utc=True)))
+    stamps = _assemble(micros, pieces, index=index, timezone=timezone)
+    short = np.asarray((text.str.len() <= 10).fillna(False), dtype=bool) & rest
+    if short.any():
+        pattern = r"\d{4}-\d{1,2}-\d{1,2}"
+        date_only[short] = regex_mask(text[short], f"^{pattern}$")
     return _plausible(stamps, blank, date_only, timezone=timezone)
+
+
+# The exceptions pandas' parsers raise for a bad string when ``errors="coerce"`` does not
+# catch them: mixed time zones, an offset or resolution that cannot be cast, overflow.
+_PARSER_ERRORS = (ValueError, TypeError, OverflowError)
+
+
+def _read_each(text: pd.Series, *, format: str, utc: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.to_datetime(text, format=format, errors="coerce")``, never raising: each value
+    comes out as it would alone.
+
+    Returns ``(wall, instant)``, two ``datetime64`` arrays of one unit: the wall-clock time of
+    a value read without a time zone, and the UTC instant of a value read with one (NaT in
+    the other, and in both for a value not read). pandas refuses a column that mixes the two
+    (a stray "-00" or "UTC" in junk that dateutil reads as a zone) and raises for some values
+    that ``errors="coerce"`` misses, so a column it refuses is read in halves, down to single
+    values, and a single value it refuses is not a date.
+    """
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format=format, utc=utc, cache=False)
+    except _PARSER_ERRORS:
+        if len(text) == 1:
+            nat = np.full(1, np.datetime64("NaT"), dtype="datetime64[us]")
+            return nat, nat
+    else:
+        nat = np.full(len(text), np.datetime64("NaT"), dtype=f"datetime64[{parsed.dt.unit}]")
+        if parsed.dt.tz is None:
+            return parsed.to_numpy(), nat
+        return nat, parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    half = len(text) // 2
+    (wall_a, instant_a), (wall_b, instant_b) = (
+        _read_each(part, format=format, utc=utc) for part in (text.iloc[:half], text.iloc[half:])
+    )
+    unit = _finest(wall_a, wall_b)
+    return (
+        np.concatenate([_as_unit(wall_a, unit), _as_unit(wall_b, unit)]),
+        np.concatenate([_as_unit(instant_a, unit), _as_unit(instant_b, unit)]),
+    )
+
+
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def _finest(*values: np.ndarray) -> str:
+    """The finest unit among ``datetime64`` arrays (``us`` at least, the fast path's unit)."""
+    units = [np.datetime_data(v.dtype)[0] for v in values]
+    return max(["us", *units], key=_PER_SECOND.__getitem__)
+
+
+def _as_unit(values: np.ndarray, unit: str) -> np.ndarray:
+    """``datetime64`` values in ``unit``, as fine as theirs or finer; a value the unit cannot
+    hold becomes NaT (for nanoseconds, years before 1678 or after 2261: not plausible)."""
+    if np.datetime_data(values.dtype)[0] == unit:
+        return values
+    factor = _PER_SECOND[unit] // _PER_SECOND[np.datetime_data(values.dtype)[0]]
+    ints = values.view(np.int64)
+    limit = np.iinfo(np.int64).max // factor
+    fits = (ints > -limit) & (ints < limit)  # NaT (the smallest int64) does not fit either
+    scaled = np.where(fits, ints, 0) * factor
+    return np.where(fits, scaled, np.iinfo(np.int64).min).view(f"datetime64[{unit}]")
+
+
+def _assemble(
+    micros: np.ndarray,
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    index: pd.Index,
+    timezone: str,
+) -> pd.Series:
+    """The fast path's wall-clock ``micros`` with the ``(rows, wall, instant)`` that the
+    general path read laid over them, in order, in the finest unit any of them has: naive
+    local time, or instants in ``timezone`` when any value carried its own zone."""
+    unit = _finest(*(values for _, wall, instant in pieces for values in (wall, instant)))
+    wall = _as_unit(micros.view("datetime64[us]"), unit).copy()
+    instant = np.full(len(wall), np.datetime64("NaT"), dtype=wall.dtype)
+    for rows, piece_wall, piece_instant in pieces:
+        wall[rows] = _as_unit(piece_wall, unit)
+        instant[rows] = _as_unit(piece_instant, unit)
+    stamps = pd.Series(wall, index=index)
+    zoned = ~np.isnat(instant)
+    if not zoned.any():
+        return stamps
+    instants = pd.Series(instant, index=index).dt.tz_localize("UTC").dt.tz_convert(timezone)
+    return _localize(stamps, timezone).mask(zoned, instants.array)
 
 
 def _plausible(

@@ -300,3 +300,45 @@ def test_points_far_outside_the_deployment_are_quarantined(
         (reason,) = reject["reasons"]
         assert reason["key"] == "layers.outside_area"
         assert_bilingual(reason)
+
+
+def test_junk_times_are_quarantined_and_every_valid_time_kept(db: Database) -> None:
+    """Junk next to valid times of every supported shape (a fuzz find: ``72:1-45-00t14:07:03``
+    beside ``2024年3月5日`` made pandas raise "Mixed timezones detected" and the import crash)."""
+    path = BAD / "incidents_junk_times.csv"
+    summary = layers.import_file("incidents", path, db=db)
+    assert (summary.rows, summary.inserted, summary.quarantined) == (12, 7, 5)
+
+    rejects = rejects_by_row(db, summary)
+    expected = {
+        3: "72:1-45-00t14:07:03",
+        7: "9999-99-99",
+        8: "30000-01-01",
+        9: "+08:00",
+        12: "2026-10-03 " + "9" * 200,
+    }
+    assert sorted(rejects) == sorted(expected)
+    for line, written in expected.items():
+        (reason,) = rejects[line]["reasons"]
+        assert reason["key"] == "layers.bad_date"
+        assert_bilingual(reason)
+        assert written in reason["en"] and written in reason["zh"]
+        assert rejects[line]["raw"]["发案时间"] == written
+
+    stored = incidents_of(db, summary.source)
+    at = {sid: stored.loc[sid, "occurred_from"] for sid in stored.index}
+    zone = "Asia/Shanghai"
+    assert at == {
+        "HZ2026110001": pd.Timestamp("2024-03-05", tz=zone),
+        "HZ2026110003": pd.Timestamp("2026-01-01 10:00", tz=zone),
+        "HZ2026110004": pd.Timestamp("2026-01-01 18:00", tz=zone),  # 10:00Z
+        "HZ2026110005": pd.Timestamp("2026-10-01 08:30", tz=zone),
+        "HZ2026110009": pd.Timestamp("2026-10-01 16:30", tz=zone),  # 08:30 UTC
+        "HZ2026110010": pd.Timestamp("2026-10-02 19:05", tz=zone),
+        "HZ2026110012": pd.Timestamp("2026-10-01 08:00", tz=zone),
+    }
+    # 2024年3月5日 is a date without a time: a whole-day window.
+    assert stored.loc["HZ2026110001", "occurred_to"] == pd.Timestamp("2024-03-06", tz=zone)
+    assert pd.isna(stored.loc["HZ2026110003", "occurred_to"])
+
+    assert_reimport_adds_nothing(db, "incidents", path, summary)

@@ -70,6 +70,27 @@ def incidents_mixed() -> None:
     (HERE / "incidents_mixed.csv").write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
 
 
+def incidents_junk_times() -> None:
+    """Incidents whose 发案时间 mixes junk with valid times written every supported way; the
+    junk next to 2024年3月5日 once crashed the import ("Mixed timezones detected")."""
+    lines = [
+        HEADER,
+        "HZ2026110001,盗窃,2024年3月5日,杭州市西湖区文三路100号,120.1321,30.2785",
+        "HZ2026110002,盗窃,72:1-45-00t14:07:03,杭州市西湖区古墩路88号,120.0958,30.2961",
+        "HZ2026110003,抢夺,2026-01-01T10:00+08:00,杭州市拱墅区莫干山路210号,120.1502,30.2917",
+        "HZ2026110004,抢劫,2026-01-01T10:00Z,杭州市上城区解放路50号,120.1698,30.2562",
+        "HZ2026110005,诈骗,2026/10/1 8:30,杭州市西湖区天目山路300号,120.1203,30.2788",
+        "HZ2026110006,盗窃,9999-99-99,杭州市西湖区转塘街道某村三组,120.0618,30.1760",
+        "HZ2026110007,盗窃,30000-01-01,杭州市滨江区江南大道500号,120.2101,30.2085",
+        "HZ2026110008,盗窃,+08:00,杭州市萧山区人民路12号,120.2645,30.1851",
+        "HZ2026110009,抢夺,2026-10-01 08:30 UTC,杭州市余杭区文一西路999号,120.0012,30.2889",
+        "HZ2026110010,盗窃,2026-10-02 19:05:00,杭州市西湖区西溪路525号,120.1160,30.2740",
+        f"HZ2026110011,盗窃,2026-10-03 {'9' * 200},杭州市西湖区保俶路2号,120.1478,30.2691",
+        "HZ2026110012,抢劫,2026-10-01T08+08:00,杭州市拱墅区湖墅南路,120.1512,30.2790",
+    ]
+    (HERE / "incidents_junk_times.csv").write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+
+
 def incidents_gbk() -> None:
     """A GBK export of Chinese Excel: other header words, CRLF line ends."""
     lines = [
@@ -255,6 +276,7 @@ def cameras_kml() -> None:
 
 def main() -> None:
     incidents_mixed()
+    incidents_junk_times()
     incidents_gbk()
     incidents_title_row()
     grids_geojson()
