@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from gis._allocator import keep_freed_memory
 from gis.cluster import LocalCluster
 from gis.db import open_database
 from gis.errors import PinganError, SettingsError
@@ -159,6 +160,7 @@ def db_reset(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning application errors into a message and exit status 2."""
+    keep_freed_memory()  # imports and analyses allocate and free big columns again and again
     try:
         app(args=argv, standalone_mode=False)
     except PinganError as exc:
