@@ -32,6 +32,21 @@ FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "假", "双向", "
 # A UTC offset or "Z" after the time of day at the end of a date-time text.
 _UTC_OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
+# "GMT+0800", "UTC+8", "GMT-03:30" (RE2 syntax): JavaScript's Date.toString() writes the first,
+# and people type the others, and all of them mean UTC+8, UTC-3:30 as ISO 8601 would. dateutil
+# follows POSIX TZ instead ("GMT+8" is 8 hours west), so they are rewritten as "+08:00" before
+# the lenient parse: (pattern, replacement) in order, two-digit hours first.
+_NAMED_OFFSETS = (
+    (r"(?i)(?:GMT|UTC)\s*([+-])(\d{2}):?(\d{2})", r"\1\2:\3"),
+    (r"(?i)(?:GMT|UTC)\s*([+-])(\d):?(\d{2})", r"\10\2:\3"),
+    (r"(?i)(?:GMT|UTC)\s*([+-])(\d{2})", r"\1\2:00"),
+    (r"(?i)(?:GMT|UTC)\s*([+-])(\d)", r"\10\2:00"),
+    # The zone's name after an offset, "(中国标准时间)" or "(China Standard Time)": the offset
+    # decides.
+    (r"([+-]\d{2}:?\d{2})\s*\([^)]*\)$", r"\1"),
+)
+_NAMED_OFFSET = r"(?i)(?:GMT|UTC)\s*[+-]\d|[+-]\d{2}:?\d{2}\s*\([^)]*\)$"
+
 # Text columns are Arrow-backed: strip, match and replace then run in C++ over the whole column.
 TEXT = "string[pyarrow]"
 
@@ -318,33 +333,53 @@ def _parse_text_timestamps(
     # (daylight saving time, "Z" next to "+08:00"), and the rest is local time.
     aware = np.zeros(len(text), dtype=bool)
     aware[rest] = regex_mask(text[rest], _UTC_OFFSET)
+    text, rewritten = _iso_offsets(text, rest & ~aware)
+    if rewritten.any():
+        aware[rewritten] = regex_mask(text[rewritten], _UTC_OFFSET)
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    if (rest & ~aware).any():
-        # ISO 8601 is parsed in C; only the rest (2026年10月1日, 2026/10/1 8:00) goes the
-        # slow way.
-        rows = np.flatnonzero(rest & ~aware)
-        wall, instant = _read_each(text.iloc[rows], format="ISO8601")
-        pieces.append((rows, wall, instant))
-        unread = np.isnat(wall) & np.isnat(instant)
-        if unread.any():
-            rows = rows[unread]
-            text = text.copy()  # cleaned as read, so that 2026年10月1日 counts as date-only
+    unread: list[tuple[np.ndarray, bool]] = []
+    # ISO 8601 is parsed in C; only what it cannot read (2026年10月1日, 2026/10/1 8:00,
+    # Thu Oct 01 2026 08:30:00 +08:00) goes the slow way.
+    for rows, utc in ((np.flatnonzero(rest & ~aware), False), (np.flatnonzero(aware), True)):
+        if len(rows):
+            wall, instant = _read_each(text.iloc[rows], format="ISO8601", utc=utc)
+            pieces.append((rows, wall, instant))
+            unread.append((rows[np.isnat(wall) & np.isnat(instant)], utc))
+    if any(len(rows) for rows, _ in unread):
+        text = text.copy()  # cleaned as read, so that 2026年10月1日 counts as date-only
+    for rows, utc in unread:
+        if len(rows):
             text.iloc[rows] = (
                 text.iloc[rows]
                 .str.replace(r"[年月/.]", "-", regex=True)
                 .str.replace("日", "", regex=False)
                 .array
             )
-            pieces.append((rows, *_read_each(text.iloc[rows], format="mixed")))
-    if aware.any():
-        rows = np.flatnonzero(aware)
-        pieces.append((rows, *_read_each(text.iloc[rows], format="ISO8601", utc=True)))
+            pieces.append((rows, *_read_each(text.iloc[rows], format="mixed", utc=utc)))
     stamps = _assemble(micros, pieces, index=index, timezone=timezone)
     short = np.asarray((text.str.len() <= 10).fillna(False), dtype=bool) & rest
     if short.any():
         pattern = r"\d{4}-\d{1,2}-\d{1,2}"
         date_only[short] = regex_mask(text[short], f"^{pattern}$")
     return _plausible(stamps, blank, date_only, timezone=timezone)
+
+
+def _iso_offsets(text: pd.Series, rows: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with the offsets named after GMT or UTC among ``rows`` (a mask) written as
+    ISO 8601 offsets (``GMT+0800`` -> ``+08:00``, ``UTC-5`` -> ``-05:00``), and a zone's name in
+    parentheses after an offset dropped (see :data:`_NAMED_OFFSETS`), with the mask of the
+    values rewritten. A bare ``GMT`` or ``UTC`` is left alone: it is UTC either way."""
+    named = np.zeros(len(text), dtype=bool)
+    if rows.any():
+        named[rows] = regex_mask(text[rows], _NAMED_OFFSET)
+    if not named.any():
+        return text, named
+    iso = pa.array(text[named].array)
+    for pattern, replacement in _NAMED_OFFSETS:
+        iso = pc.replace_substring_regex(iso, pattern, replacement)
+    text = text.copy()
+    text.iloc[np.flatnonzero(named)] = pd.arrays.ArrowStringArray(iso)
+    return text, named
 
 
 # The exceptions pandas' parsers raise for a bad string when ``errors="coerce"`` does not
