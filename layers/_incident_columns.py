@@ -87,19 +87,21 @@ def _rot(x: np.ndarray, k: int) -> np.ndarray:
     return (x << np.uint32(k)) | (x >> np.uint32(32 - k))
 
 
+# lookup3's final(a, b, c): each step is x ^= y; x -= rot(y, k).
+_FINAL_STEPS = (
+    ("c", "b", 14),
+    ("a", "c", 11),
+    ("b", "a", 25),
+    ("c", "b", 16),
+    ("a", "c", 4),
+    ("b", "a", 14),
+    ("c", "b", 24),
+)
+
+
 def _final(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, ...]:
-    c ^= b
-    c -= _rot(b, 14)
-    a ^= c
-    a -= _rot(c, 11)
-    b ^= a
-    b -= _rot(a, 25)
-    c ^= b
-    c -= _rot(b, 16)
-    a ^= c
-    a -= _rot(c, 4)
-    b ^= a
-    b -= _rot(a, 14)
-    c ^= b
-    c -= _rot(b, 24)
-    return a, b, c
+    words = {"a": a, "b": b, "c": c}
+    for target, source, k in _FINAL_STEPS:
+        words[target] ^= words[source]
+        words[target] -= _rot(words[source], k)
+    return words["a"], words["b"], words["c"]

@@ -7,11 +7,10 @@ nothing behind. Table and column names pass through :class:`psycopg.sql.Identifi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from gis._copy import CopyColumn, copy_chunks
-from gis.queries import execute, fetch_all, fetch_one
+from gis.queries import execute, fetch_one
 from layers._spec import LayerSpec
 
 BOOKKEEPING = (
@@ -298,88 +297,3 @@ def upsert_counts(returned: Sequence[Sequence[Any]], staged: int) -> dict[str, i
     inserted = sum(1 for row in returned if row[0])
     updated = len(returned) - inserted
     return {"inserted": inserted, "updated": updated, "unchanged": staged - len(returned)}
-
-
-# A large first load into empty tables is a bulk load: the tables are truncated (which lets
-# PostgreSQL, at wal_level=minimal, skip the WAL for the COPY and sync the files at commit) and
-# all their indexes, primary keys and unique constraints included, are dropped and rebuilt after:
-# a sorted build is several times faster than maintaining a btree or GiST index row by row (the
-# unique key of incident_key alone made its COPY about four times slower). The rebuild checks
-# uniqueness again, so a duplicate would fail the batch, never slip in. All of it is in the
-# batch's transaction: a failed or killed load leaves everything as it was. Only empty tables
-# qualify, because the exclusive lock this takes would otherwise make readers wait for the
-# whole batch.
-BULK_ROWS = 100_000
-
-
-class BulkLoad:
-    """What :func:`bulk_load` did: ``bool(load)`` tells whether the tables were emptied and their
-    indexes dropped; :meth:`rebuild` rebuilds one table's indexes early (else done on exit)."""
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self._conn = conn
-        self._dropped: dict[str, list[sql.Composed | bytes]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._dropped)
-
-    def drop(self, table: str) -> None:
-        """Drop every index of ``table``, keys included, remembering how to rebuild them."""
-        conn = self._conn
-        rebuild: list[sql.Composed | bytes] = []
-        for row in fetch_all(conn, "key_constraints", table=table):
-            name = sql.Identifier(row["conname"])
-            conn.execute(
-                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table), name)
-            )
-            rebuild.append(
-                # The server's own pg_get_constraintdef text.
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    sql.Identifier(table), name, sql.SQL(row["definition"])
-                )
-            )
-        for row in fetch_all(conn, "secondary_indexes", table=table):
-            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(row["indexname"])))
-            rebuild.append(row["indexdef"].encode())  # the server's own pg_get_indexdef text
-        self._dropped[table] = rebuild
-
-    def rebuild(self, table: str) -> None:
-        """Rebuild the indexes dropped on ``table``; later calls do nothing.
-
-        Btree builds may take a parallel worker (the cluster's
-        ``max_parallel_maintenance_workers``): while the server builds, the importer has
-        nothing left to do, so the second core is free.
-        """
-        for statement in self._dropped.get(table, []):
-            self._conn.execute(statement)
-        if table in self._dropped:
-            self._dropped[table] = []
-
-
-@contextlib.contextmanager
-def bulk_load(
-    conn: psycopg.Connection[Any], tables: Sequence[str], *, rows: int
-) -> Iterator[BulkLoad]:
-    """Prepare empty ``tables`` for a load of ``rows`` rows (see above).
-
-    The caller must hold a lock on the tables that keeps other writers out (SHARE ROW EXCLUSIVE),
-    so that "empty" stays true until the load commits.
-    """
-    load = BulkLoad(conn)
-    empty = rows >= BULK_ROWS and all(
-        not conn.execute(
-            sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t))
-        ).fetchone()[0]  # type: ignore[index]
-        for t in tables
-    )
-    if not empty:
-        yield load
-        return
-    conn.execute(
-        sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in tables))
-    )
-    for table in tables:
-        load.drop(table)
-    yield load
-    for table in tables:
-        load.rebuild(table)

@@ -30,13 +30,12 @@ from gis.errors import RowIssue
 from gis.h3cells import H3_RESOLUTIONS, points_to_cell_columns
 from gis.queries import execute, fetch_all, fetch_one
 from layers._assign import AreaIndex
-from layers._bulk import aside_load
+from layers._bulk import aside_load, bulk_load
 from layers._importer import ImportContext
 from layers._incident_columns import local_hours, sample_tiers
 from layers._spec import Field, IssueCollector, LayerSpec
 from layers._store import (
     NOTHING_WRITTEN,
-    bulk_load,
     copy_frame,
     copy_statement,
     pipelined_copy,
