@@ -16,18 +16,22 @@ core stands idle: the builds were a third of the whole load. Instead, for a batc
    indexes and constraints, to the original names, and commits the batch: the rows appear all
    at once, with every index, or not at all.
 
-A load that fails drops its table. A killed one leaves it behind, invisible (no query reads
-it); the next load of that table drops it, under the lock every importer takes first, so it
-can never be another importer's table in use. Tables that anything else depends on (a view, a
-foreign key, a trigger, a policy, table options, another owner) are not replaced: the caller
-then loads them in place (:func:`bulk_load`).
+A load that fails before the swap drops its table. One that fails later, or is killed, leaves
+it behind, invisible (no query reads it): the next batch of that table drops it, under the lock
+every importer takes first, so it can never be another importer's table in use. Every attempt
+names its table afresh, so a retry never meets an earlier attempt's table.
+
+A table that anything else depends on, or that has what ``CREATE TABLE ... LIKE`` would not
+carry over (a view, a foreign key, a trigger, a policy, a publication, grants, another owner,
+a comment, column settings, replica identity...: the ``table_swap_blockers`` query) is never
+replaced: the caller then loads it in place (:func:`bulk_load`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -74,11 +78,19 @@ class AsideLoad:
         self._conn = conn
         self._conninfo = conninfo
         self.table = table
-        self.staging = f"{table}{_LOAD_SUFFIX}{os.getpid()}"
+        # A name of its own for every attempt: a retry in the same process, or a second machine
+        # whose importer has the same pid, never meets an earlier attempt's table.
+        self.staging = f"{table}{_LOAD_SUFFIX}{secrets.token_hex(6)}"
+        self.schema = str(fetch_one(conn, "table_schema", table=table)["schema"])  # type: ignore[index]
         self._plans = [
             IndexPlan(**row) for row in fetch_all(conn, "table_index_plans", table=table)
         ]
         self._committed = False
+        self._swapping = False
+
+    def _name(self, name: str) -> sql.Identifier:
+        """``name`` in the table's schema (the search path's first schema may be another)."""
+        return sql.Identifier(self.schema, name)
 
     def temporary_name(self, plan: IndexPlan) -> str:
         return f"{self.staging}_{self._plans.index(plan)}"
@@ -97,7 +109,7 @@ class AsideLoad:
         """
         with _side_session(self._conninfo) as side, _in_thread(alongside):
             create = sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
-                sql.Identifier(self.staging), sql.Identifier(self.table)
+                self._name(self.staging), self._name(self.table)
             )
 
             def create_table() -> None:
@@ -128,7 +140,7 @@ class AsideLoad:
                         sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
                             sql.SQL("UNIQUE " if plan.is_unique else ""),
                             sql.Identifier(self.temporary_name(plan)),
-                            sql.Identifier(self.staging),
+                            self._name(self.staging),
                             sql.SQL(plan.definition),
                         )
                     )
@@ -138,25 +150,30 @@ class AsideLoad:
 
     def swap(self) -> None:
         """In the batch's transaction: replace the (empty) table with the loaded one."""
+        self._swapping = True
         conn = self._conn
-        table, staging = sql.Identifier(self.table), sql.Identifier(self.staging)
+        table = self._name(self.table)
         conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
         sequences = fetch_all(conn, "owned_sequences", table=self.table)
-        for row in sequences:
+        for row in sequences:  # the server's own qualified, quoted name
             conn.execute(
-                sql.SQL("ALTER SEQUENCE {} OWNED BY NONE").format(sql.Identifier(row["sequence"]))
+                sql.SQL("ALTER SEQUENCE {} OWNED BY NONE").format(sql.SQL(row["sequence"]))
             )
         conn.execute(sql.SQL("DROP TABLE {}").format(table))
-        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, table))
+        conn.execute(
+            sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                self._name(self.staging), sql.Identifier(self.table)
+            )
+        )
         for plan in self._plans:
-            built = sql.Identifier(self.temporary_name(plan))
+            built = self._name(self.temporary_name(plan))
             if plan.constraint_type in ("p", "u"):
                 conn.execute(
                     sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}").format(
                         table,
                         sql.Identifier(plan.constraint_name or plan.name),
                         sql.SQL("PRIMARY KEY" if plan.constraint_type == "p" else "UNIQUE"),
-                        built,
+                        sql.Identifier(self.temporary_name(plan)),
                     )
                 )
             else:
@@ -166,17 +183,26 @@ class AsideLoad:
         for row in sequences:
             conn.execute(
                 sql.SQL("ALTER SEQUENCE {} OWNED BY {}.{}").format(
-                    sql.Identifier(row["sequence"]), table, sql.Identifier(row["column_name"])
+                    sql.SQL(row["sequence"]), table, sql.Identifier(row["column_name"])
                 )
             )
 
     def discard(self) -> None:
-        """Drop the table loaded aside, if it was committed (a failed load)."""
-        if self._committed:
-            with _side_session(self._conninfo, autocommit=True) as side:
-                side.execute(
-                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.staging))
-                )
+        """Drop the table loaded aside after a failure, if it was committed.
+
+        Not once the swap has begun: the batch's session may hold the table's lock until its
+        transaction ends, and its rollback brings the table back under its own name, for the
+        next batch to drop (:func:`drop_leftovers`). A lock timeout keeps this from ever waiting
+        on a session that is still alive.
+        """
+        if not self._committed or self._swapping:
+            return
+        with (
+            contextlib.suppress(psycopg.Error),
+            _side_session(self._conninfo, autocommit=True) as side,
+        ):
+            side.execute("SET lock_timeout = '5s'")
+            side.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._name(self.staging)))
 
 
 @contextlib.contextmanager
@@ -193,7 +219,6 @@ def aside_load(
     if conninfo is None or rows < BULK_ROWS or not _replaceable(conn, table):
         yield None
         return
-    drop_leftovers(conn, table)
     load = AsideLoad(conn, table, conninfo=conninfo)
     try:
         yield load
@@ -213,14 +238,28 @@ def _replaceable(conn: psycopg.Connection[Any], table: str) -> bool:
     return not any(blockers.values())
 
 
-def drop_leftovers(conn: psycopg.Connection[Any], table: str) -> list[str]:
-    """Drop the tables aside that killed loads of ``table`` left; returns their names.
+def drop_leftovers(conn: psycopg.Connection[Any], table: str, *, conninfo: str | None) -> list[str]:
+    """Drop the tables aside that failed or killed loads of ``table`` left; returns their names.
 
-    Call it holding the importers' lock on ``table``: no other load can be running then.
+    Call it holding the importers' lock on ``table``: no other load can be running then. With
+    ``conninfo`` the tables are dropped by a session of their own, so that they stay dropped
+    whatever becomes of the caller's batch.
     """
-    names = [r["name"] for r in fetch_all(conn, "tables_like", prefix=f"{table}{_LOAD_SUFFIX}")]
-    for name in names:
-        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+    names = [
+        r["name"]
+        for r in fetch_all(conn, "tables_aside", table=table, prefix=f"{table}{_LOAD_SUFFIX}")
+    ]
+    if not names:
+        return names
+    schema = fetch_one(conn, "table_schema", table=table)["schema"]  # type: ignore[index]
+    drops = [sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, n)) for n in names]
+    if conninfo is None:
+        for drop in drops:
+            conn.execute(drop)
+        return names
+    with _side_session(conninfo, autocommit=True) as side:
+        for drop in drops:
+            side.execute(drop)
     return names
 
 

@@ -30,7 +30,7 @@ from gis.errors import RowIssue
 from gis.h3cells import H3_RESOLUTIONS, points_to_cell_columns
 from gis.queries import execute, fetch_all, fetch_one
 from layers._assign import AreaIndex
-from layers._bulk import aside_load, bulk_load
+from layers._bulk import aside_load, bulk_load, drop_leftovers
 from layers._importer import ImportContext
 from layers._incident_columns import local_hours, sample_tiers
 from layers._spec import Field, IssueCollector, LayerSpec
@@ -208,6 +208,8 @@ def store(
     # Locked before the keys are looked up, so that two imports of one source cannot both take
     # the same new key for theirs.
     execute(conn, "lock_incident_tables")
+    # Under that lock no other load can be running: what a failed or killed one left aside goes.
+    drop_leftovers(conn, "incident", conninfo=conninfo)
     hashes = hash_block(clean["row_hash"])
     existing = _existing_keys(conn, source, clean["source_id"])
     is_new = np.ones(n, dtype=bool)
@@ -298,7 +300,7 @@ def _load_new(
 
         started = time.perf_counter()
         if aside is not None:
-            statement = copy_statement(aside.staging, _STORED, freeze=True)
+            statement = copy_statement(aside.staging, _STORED, schema=aside.schema, freeze=True)
             aside.copy(statement, stream, alongside=copy_keys)
             timings["rows"] = round(time.perf_counter() - started, 3)
             started = time.perf_counter()

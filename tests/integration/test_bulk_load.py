@@ -71,6 +71,7 @@ def test_a_bulk_load_is_swapped_in_with_the_table_the_migrations_made(
 ) -> None:
     with empty_db.connection() as conn:
         before = _schema(conn)
+        assert _bulk._replaceable(conn, "incident")  # the migrations' table goes aside
         # What a killed load would have left aside: the next load drops it.
         conn.execute("CREATE TABLE incident__load_1 (LIKE incident)")
     summary = layers.import_frame("incidents", _ledger(ROWS, prefix="B"), source="b", db=empty_db)
@@ -129,3 +130,48 @@ def test_a_table_something_depends_on_is_loaded_in_place(empty_db: Database) -> 
     with empty_db.connection() as conn:
         assert conn.execute("SELECT count(*) FROM my_thefts").fetchone() == (ROWS,)
         conn.execute("DROP VIEW my_thefts")
+
+
+def test_a_failure_after_the_swap_rolls_back_and_a_retry_completes(
+    empty_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch fails after the swap (its quarantine write): the rollback brings the table
+    aside back under its own name; the retry, in the same process, loads afresh and drops it."""
+    import layers.ingest
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the quarantine table is locked")
+
+    frame = _ledger(ROWS, prefix="R")
+    with monkeypatch.context() as patch:
+        patch.setattr(layers.ingest, "write_quarantine", fail)
+        with pytest.raises(RuntimeError, match="quarantine"):
+            layers.import_frame("incidents", frame, source="r", db=empty_db)
+    with empty_db.connection() as conn:
+        assert len(_schema(conn)["aside"]) == 1
+        assert conn.execute("SELECT count(*) FROM incident").fetchone() == (0,)
+    summary = layers.import_frame("incidents", frame, source="r", db=empty_db)
+    assert summary.inserted == ROWS
+    with empty_db.connection() as conn:
+        assert _schema(conn)["aside"] == []
+
+
+def test_grants_and_comments_keep_the_table_in_place(empty_db: Database) -> None:
+    """What CREATE TABLE ... LIKE would not carry over (a DBA's grant, a comment) makes the load
+    go in place, and both survive it."""
+    with empty_db.connection() as conn:
+        reader = conn.execute("SELECT 'reader_' || current_database()").fetchone()[0]  # type: ignore[index]
+        conn.execute(f'CREATE ROLE "{reader}"')
+        conn.execute(f'GRANT SELECT ON incident TO "{reader}"')
+        conn.execute("COMMENT ON TABLE incident IS '警情'")
+        assert not _bulk._replaceable(conn, "incident")
+    summary = layers.import_frame("incidents", _ledger(ROWS, prefix="G"), source="g", db=empty_db)
+    assert summary.inserted == ROWS
+    with empty_db.connection() as conn:
+        assert conn.execute(
+            "SELECT has_table_privilege(%s, 'incident', 'SELECT'),"
+            " obj_description('incident'::regclass, 'pg_class')",
+            (reader,),
+        ).fetchone() == (True, "警情")
+        conn.execute(f'REVOKE ALL ON incident FROM "{reader}"')
+        conn.execute(f'DROP ROLE "{reader}"')
