@@ -107,7 +107,7 @@ class AsideLoad:
         ``statement`` is the COPY into :attr:`staging` (``FREEZE`` allowed). ``alongside`` runs
         meanwhile in another thread (the batch's own session is free: e.g. another table's load).
         """
-        with _side_session(self._conninfo) as side, _in_thread(alongside):
+        with _side_session(self._conninfo) as side, _in_threads([alongside]):
             create = sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
                 self._name(self.staging), self._name(self.table)
             )
@@ -145,8 +145,9 @@ class AsideLoad:
                         )
                     )
 
-        with _in_thread(alongside):
-            _run_all([build] * min(INDEX_SESSIONS, max(1, len(self._plans))))
+        builders = [build] * min(INDEX_SESSIONS, len(self._plans))
+        with _in_threads([alongside, *builders]):
+            pass  # the threads are the work: leaving the block waits for them
 
     def swap(self) -> None:
         """In the batch's transaction: replace the (empty) table with the loaded one."""
@@ -356,31 +357,9 @@ def _side_session(conninfo: str, *, autocommit: bool = False) -> Iterator[psycop
 
 
 @contextlib.contextmanager
-def _in_thread(work: Callable[[], None] | None) -> Iterator[None]:
-    """Run ``work`` in a thread during the block; its error is raised at the end."""
-    if work is None:
-        yield
-        return
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:  # raised in the caller's thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="pingan-alongside", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if failure:
-        raise failure[0]
-
-
-def _run_all(tasks: list[Callable[[], None]]) -> None:
-    """Run ``tasks`` in threads at once; raise the first error after all have ended."""
+def _in_threads(tasks: Iterable[Callable[[], None] | None]) -> Iterator[None]:
+    """Run ``tasks`` (``None`` ones skipped) in threads during the block; after the block and
+    every task have ended, raise the first task's error in the caller's thread."""
     failure: list[BaseException] = []
 
     def run(task: Callable[[], None]) -> None:
@@ -389,10 +368,17 @@ def _run_all(tasks: list[Callable[[], None]]) -> None:
         except BaseException as exc:
             failure.append(exc)
 
-    threads = [threading.Thread(target=run, args=(t,), daemon=True) for t in tasks]
+    threads = [
+        threading.Thread(target=run, args=(t,), name="pingan-bulk", daemon=True)
+        for t in tasks
+        if t is not None
+    ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        yield
+    finally:
+        for thread in threads:
+            thread.join()
     if failure:
         raise failure[0]
