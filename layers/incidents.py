@@ -14,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from functools import cache
@@ -239,7 +240,7 @@ def store(
         _load_new(
             conn,
             rows=_subset({**data, "lon": lon, "lat": lat}, is_new),
-            keys=_subset({name: key_data[name] for name, _ in _KEY_COLUMNS}, is_new),
+            keys=_subset(key_data, is_new),
             count=new_count,
             areas=areas,
             srid=srid,
@@ -255,7 +256,7 @@ def store(
             copy_statement("stage_incident", _STORED),
             _incident_stream(rows, areas=areas, srid=srid),
         )
-        _copy_subset(conn, "stage_key", key_data, changed, columns=_KEY_COLUMNS)
+        copy_frame(conn, "stage_key", _KEY_COLUMNS, _subset(key_data, changed), int(changed.sum()))
         execute(conn, "update_changed_incidents")
     return {
         "inserted": new_count,
@@ -289,37 +290,42 @@ def _load_new(
     ):
 
         def copy_keys() -> None:
-            started = time.perf_counter()
-            copy_frame(conn, "incident_key", _KEY_COLUMNS, keys, count, freeze=bool(key_bulk))
-            timings["keys"] = round(time.perf_counter() - started, 3)
+            with _timed(timings, "keys"):
+                copy_frame(conn, "incident_key", _KEY_COLUMNS, keys, count, freeze=bool(key_bulk))
 
         def index_keys() -> None:
-            started = time.perf_counter()
-            key_bulk.rebuild("incident_key")
-            timings["keys"] = round(timings.get("keys", 0) + time.perf_counter() - started, 3)
+            with _timed(timings, "keys"):
+                key_bulk.rebuild("incident_key")
 
-        started = time.perf_counter()
         if aside is not None:
-            statement = copy_statement(aside.staging, _STORED, schema=aside.schema, freeze=True)
-            aside.copy(statement, stream, alongside=copy_keys)
-            timings["rows"] = round(time.perf_counter() - started, 3)
-            started = time.perf_counter()
-            aside.build_indexes(alongside=index_keys)
-            aside.swap()
-            timings["indexes"] = round(time.perf_counter() - started, 3)
+            with _timed(timings, "rows"):
+                statement = copy_statement(aside.staging, _STORED, schema=aside.schema, freeze=True)
+                aside.copy(statement, stream, alongside=copy_keys)
+            with _timed(timings, "indexes"):
+                aside.build_indexes(alongside=index_keys)
+                aside.swap()
             return
+
+        def keys_first() -> None:
+            copy_keys()
+            index_keys()
+
         with bulk_load(conn, ("incident",), rows=count) as bulk:
-            statement = copy_statement("incident", _STORED, freeze=bool(bulk))
+            with _timed(timings, "rows"):
+                statement = copy_statement("incident", _STORED, freeze=bool(bulk))
+                pipelined_copy(conn, statement, stream, before=keys_first)
+            with _timed(timings, "indexes"):
+                bulk.rebuild("incident")
 
-            def keys_first() -> None:
-                copy_keys()
-                index_keys()
 
-            pipelined_copy(conn, statement, stream, before=keys_first)
-            timings["rows"] = round(time.perf_counter() - started, 3)
-            started = time.perf_counter()
-            bulk.rebuild("incident")
-            timings["indexes"] = round(time.perf_counter() - started, 3)
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the seconds the block takes to ``timings[phase]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] = round(timings.get(phase, 0.0) + time.perf_counter() - started, 3)
 
 
 def hash_block(row_hash: pd.Series) -> np.ndarray:
@@ -411,15 +417,3 @@ def _incident_stream(
             yield [CopyColumn(name, kind, chunk[name]) for name, kind in _STORED], stop - start  # type: ignore[arg-type]
 
     return copy_stream(parts())
-
-
-def _copy_subset(
-    conn: psycopg.Connection[Any],
-    table: str,
-    data: dict[str, Any],
-    mask: np.ndarray,
-    *,
-    columns: tuple[tuple[str, str], ...],
-) -> None:
-    subset = _subset({name: data[name] for name, _ in columns}, mask)
-    copy_frame(conn, table, columns, subset, int(mask.sum()))
