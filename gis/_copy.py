@@ -150,6 +150,14 @@ def _fixed_width(block: np.ndarray, valid: np.ndarray | None = None) -> pa.Array
     )
 
 
+def repeated_text(value: str, n: int) -> pd.Series:
+    """``value`` ``n`` times as an Arrow-backed text series, made in one copy of its bytes
+    (e.g. a batch's source name in every row; the encoder takes the buffers as they are)."""
+    raw = np.frombuffer(value.encode(), dtype=np.uint8)
+    block = np.ascontiguousarray(np.broadcast_to(raw, (n, raw.size)))
+    return pd.Series(pd.arrays.ArrowStringArray(_fixed_width(block).view(pa.large_string())))
+
+
 # A field of a fixed-width block: its type (big-endian, or a uint8 sub-array) and its values.
 _Field = tuple[np.dtype, object]
 _INT4 = np.dtype(">i4")
@@ -241,7 +249,7 @@ def copy_chunks(
         (
             [
                 CopyColumn(
-                    c.name, c.kind, slice_values(c.values, start, min(n, start + chunk_rows))
+                    c.name, c.kind, rows_of(c.values, slice(start, min(n, start + chunk_rows)))
                 )
                 for c in columns
             ],
@@ -263,8 +271,11 @@ def copy_stream(
     yield TRAILER
 
 
-def slice_values(values: object, start: int, stop: int) -> object:
-    """Rows ``start:stop`` of a column (numpy array, pandas Series or Index, list), by position."""
-    if isinstance(values, pd.Series | pd.Index):
-        return values.iloc[start:stop] if isinstance(values, pd.Series) else values[start:stop]
-    return values[start:stop]  # type: ignore[index]
+def rows_of(values: object, rows: slice | np.ndarray) -> object:
+    """The rows of a column (numpy array, pandas Series or Index, list) at positions ``rows``
+    (a slice, or an integer array in the order wanted)."""
+    if isinstance(values, pd.Series):
+        return values.iloc[rows]
+    if isinstance(rows, slice) or isinstance(values, np.ndarray | pd.Index):
+        return values[rows]  # type: ignore[index]
+    return [values[i] for i in rows]  # type: ignore[index]

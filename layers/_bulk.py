@@ -5,21 +5,23 @@ index build to that one server process, one after the other, while the importer 
 core stands idle: the builds were a third of the whole load. Instead, for a batch of at least
 :data:`BULK_ROWS` rows into an empty table:
 
-1. a second session creates ``<table>__load_<pid>`` like the table (columns, defaults, checks,
-   NOT NULL; no indexes) and COPYs the rows into it in the same transaction (so, at
+1. a second session creates ``<table>__load_<random hex>`` like the table (columns, defaults,
+   checks, NOT NULL; no indexes) and COPYs the rows into it in the same transaction (so, at
    ``wal_level=minimal``, no WAL; the rows are written frozen), then commits it: only this
    importer knows the table, and nothing reads it;
-2. that session and a third build the table's indexes on it at the same time, each index
-   under a temporary name, the slowest first (PostgreSQL allows several ``CREATE INDEX`` on one
-   table at once);
+2. the batch's own session (after its other work, e.g. another table's key) and that second
+   session take the table's indexes from one queue, slowest first, and build them at the same
+   time, each under a temporary name (PostgreSQL allows several ``CREATE INDEX`` on one table
+   at once): two sessions, not more, so that no third competes for two cores;
 3. the batch's own transaction then drops the empty table and renames the loaded one, and its
    indexes and constraints, to the original names, and commits the batch: the rows appear all
-   at once, with every index, or not at all.
+   at once, with every index, or not at all. Steps 2 and 3 run in a savepoint of the batch.
 
-A load that fails before the swap drops its table. One that fails later, or is killed, leaves
-it behind, invisible (no query reads it): the next batch of that table drops it, under the lock
-every importer takes first, so it can never be another importer's table in use. Every attempt
-names its table afresh, so a retry never meets an earlier attempt's table.
+A load that fails before the swap is done drops its table (the savepoint's rollback releases
+the batch's locks on it). One that fails later, or is killed, leaves it behind, invisible (no
+query reads it): the next batch of that table drops it, under the lock every importer takes
+first, so it can never be another importer's table in use. Every attempt names its table
+afresh, so a retry never meets an earlier attempt's table.
 
 A table that anything else depends on, or that has what ``CREATE TABLE ... LIKE`` would not
 carry over (a view, a foreign key, a trigger, a policy, a publication, grants, another owner,
@@ -45,7 +47,8 @@ from layers._store import pipelined_copy
 
 # A batch of at least this many rows into an empty table is a bulk load.
 BULK_ROWS = 100_000
-# Sessions that build indexes at once: the machines this runs on have two cores or more.
+# Sessions that build indexes at once, the batch's own included: the machines this runs on have
+# two cores or more (three sessions on two cores were slower than two).
 INDEX_SESSIONS = 2
 
 _LOAD_SUFFIX = "__load_"
@@ -86,7 +89,7 @@ class AsideLoad:
             IndexPlan(**row) for row in fetch_all(conn, "table_index_plans", table=table)
         ]
         self._committed = False
-        self._swapping = False
+        self._swapped = False
 
     def _name(self, name: str) -> sql.Identifier:
         """``name`` in the table's schema (the search path's first schema may be another)."""
@@ -119,39 +122,57 @@ class AsideLoad:
             side.commit()
             self._committed = True
 
-    def build_indexes(self, *, alongside: Callable[[], None] | None = None) -> None:
-        """Build every index of the table on the loaded table, :data:`INDEX_SESSIONS` at once;
-        ``alongside`` as in :meth:`copy`."""
+    def finish(self, *, first: Callable[[], None] | None = None) -> None:
+        """Build the indexes (:meth:`build_indexes`) and :meth:`swap`, in a savepoint of the
+        batch's transaction: if either fails, the batch's locks on both tables go with the
+        savepoint, so that the table aside can be dropped at once (:meth:`discard`)."""
+        with self._conn.transaction():
+            self.build_indexes(first=first)
+            self.swap()
+        self._swapped = True
+
+    def build_indexes(self, *, first: Callable[[], None] | None = None) -> None:
+        """Build every index of the table on the loaded table, :data:`INDEX_SESSIONS` at once,
+        slowest first, from one queue: the batch's own session takes its share after ``first``
+        (e.g. another table's index build in the batch), the others are side sessions."""
         work: queue.Queue[IndexPlan] = queue.Queue()
         for plan in sorted(self._plans, key=lambda p: p.cost_rank):
             work.put(plan)
 
-        def build() -> None:
-            with _side_session(self._conninfo, autocommit=True) as side:
-                # Each session builds alone: a parallel btree build would only compete with the
-                # other session for the same cores.
-                side.execute("SET max_parallel_maintenance_workers = 0")
-                while True:
-                    try:
-                        plan = work.get_nowait()
-                    except queue.Empty:
-                        return
-                    side.execute(
-                        sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
-                            sql.SQL("UNIQUE " if plan.is_unique else ""),
-                            sql.Identifier(self.temporary_name(plan)),
-                            self._name(self.staging),
-                            sql.SQL(plan.definition),
-                        )
+        def take_from(session: psycopg.Connection[Any]) -> None:
+            while True:
+                try:
+                    plan = work.get_nowait()
+                except queue.Empty:
+                    return
+                session.execute(
+                    sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
+                        sql.SQL("UNIQUE " if plan.is_unique else ""),
+                        sql.Identifier(self.temporary_name(plan)),
+                        self._name(self.staging),
+                        sql.SQL(plan.definition),
                     )
+                )
 
-        builders = [build] * min(INDEX_SESSIONS, len(self._plans))
-        with _in_threads([alongside, *builders]):
+        # Each session builds alone: a parallel build would only compete with the other
+        # sessions for the same cores.
+        def in_batch() -> None:
+            self._conn.execute("SET LOCAL max_parallel_maintenance_workers = 0")
+            if first is not None:
+                first()
+            take_from(self._conn)
+
+        def in_side_session() -> None:
+            with _side_session(self._conninfo, autocommit=True) as side:
+                side.execute("SET max_parallel_maintenance_workers = 0")
+                take_from(side)
+
+        sides = [in_side_session] * min(INDEX_SESSIONS - 1, len(self._plans))
+        with _in_threads([in_batch, *sides]):
             pass  # the threads are the work: leaving the block waits for them
 
     def swap(self) -> None:
         """In the batch's transaction: replace the (empty) table with the loaded one."""
-        self._swapping = True
         conn = self._conn
         table = self._name(self.table)
         conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
@@ -191,12 +212,12 @@ class AsideLoad:
     def discard(self) -> None:
         """Drop the table loaded aside after a failure, if it was committed.
 
-        Not once the swap has begun: the batch's session may hold the table's lock until its
-        transaction ends, and its rollback brings the table back under its own name, for the
-        next batch to drop (:func:`drop_leftovers`). A lock timeout keeps this from ever waiting
-        on a session that is still alive.
+        Not once :meth:`finish` has swapped: the batch's session then holds the table's lock
+        until its transaction ends, and its rollback brings the table back under its own name,
+        for the next batch to drop (:func:`drop_leftovers`). A lock timeout keeps this from
+        ever waiting on a session that is still alive.
         """
-        if not self._committed or self._swapping:
+        if not self._committed or self._swapped:
             return
         with (
             contextlib.suppress(psycopg.Error),

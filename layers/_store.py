@@ -20,7 +20,7 @@ import shapely
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from gis._copy import CopyColumn, copy_chunks
+from gis._copy import CopyColumn, copy_chunks, repeated_text
 from gis.queries import execute, fetch_one
 from layers._spec import LayerSpec
 
@@ -232,7 +232,7 @@ def column_data(
     n = len(clean)
     columns = list(spec.stored) + list(BOOKKEEPING)
     data: dict[str, Any] = {name: clean[name] for name, _ in spec.stored}
-    data["source"] = [source] * n
+    data["source"] = repeated_text(source, n)
     data["source_id"] = clean["source_id"].astype(str).to_numpy(dtype=object)
     data["row_hash"] = clean["row_hash"].to_numpy(dtype=object)
     data["batch_id"] = np.full(n, batch_id, dtype=np.int64)
