@@ -85,19 +85,24 @@ def _sniff_delimiter(head: str) -> str:
 def read_csv(path: Path, *, allowed: Collection[str] | None) -> Table:
     """Read a delimited text file into a frame of strings, with the lines users see."""
     data = path.read_bytes()
-    text, encoding = decode(path, data)
-    if not text or text.isspace():  # not text.strip(), which would copy the whole text
-        raise InputFileError("io.empty_file", path=str(path))
-    if encoding == "utf-8":
-        body = data
-    elif encoding == "utf-8-sig":
-        body = data[3:]
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and _is_utf8(data, start):
+        # The usual case. The whole file is never made a Python string: a million-row file
+        # would take several times its size in memory, and the time to fill it.
+        encoding = "utf-8-sig" if start else "utf-8"
+        head_text = data[start : start + _HEAD_BYTES].decode("utf-8", errors="ignore")
+        blank = _BLANK.match(data, start) is not None
     else:
-        body = text.encode("utf-8")
-    delimiter = _sniff_delimiter("\n".join(text[: 1 << 16].split("\n")[:HEADER_SEARCH_ROWS]))
+        text, encoding = decode(path, data)
+        data, start = text.encode("utf-8"), 0
+        head_text = text[:_HEAD_BYTES]
+        blank = not text or text.isspace()  # not text.strip(), which would copy the whole text
+    if blank:
+        raise InputFileError("io.empty_file", path=str(path))
+    delimiter = _sniff_delimiter("\n".join(head_text.split("\n")[:HEADER_SEARCH_ROWS]))
 
     # Find the header among the first records (a title row may sit above it).
-    head = csv.reader(io.StringIO(text[: 1 << 16], newline=""), delimiter=delimiter)
+    head = csv.reader(io.StringIO(head_text, newline=""), delimiter=delimiter)
     candidates: list[list[str]] = []
     ends: list[int] = []  # last line of each candidate record
     starts: list[int] = []
@@ -113,19 +118,38 @@ def read_csv(path: Path, *, allowed: Collection[str] | None) -> Table:
     if pick:
         warnings.append(both("io.header_row_skipped", header_row=header_line, skipped=pick))
 
-    offset = _offset_after_lines(body, header_end)
-    rest = body[offset:]
-    table = _read_fast(rest, names, delimiter)
+    offset = _offset_after_lines(data, header_end, start=start)
+    table = _read_fast(data, offset, names, delimiter)
     if table is not None:
-        lines = rest.count(b"\n") + (0 if not rest or rest.endswith(b"\n") else 1)
+        ends_open = offset < len(data) and not data.endswith(b"\n")
+        lines = data.count(b"\n", offset) + int(ends_open)
         if lines == table.num_rows:
             numbers = np.arange(header_end + 1, header_end + 1 + table.num_rows, dtype=np.int64)
         else:  # quoted line breaks or blank lines: find each record's first line
-            numbers = _record_lines(rest.decode("utf-8"), delimiter, header_end)
+            numbers = _record_lines(data[offset:].decode("utf-8"), delimiter, header_end)
         if len(numbers) == table.num_rows:
             return Table(table.to_pandas(), numbers, header_line, encoding, warnings=warnings)
-    frame, numbers, issues = _read_slow(rest.decode("utf-8"), names, delimiter, header_end)
+    frame, numbers, issues = _read_slow(data[offset:].decode("utf-8"), names, delimiter, header_end)
     return Table(frame, numbers, header_line, encoding, issues, warnings)
+
+
+# The head of a file searched for its delimiter and header row.
+_HEAD_BYTES = 1 << 16
+_BLANK = re.compile(rb"\s*\Z")
+
+
+def _is_utf8(data: bytes, start: int) -> bool:
+    """Whether ``data[start:]`` is valid UTF-8, checked by Arrow in place (no copy, no string)."""
+    view = memoryview(data)[start:]
+    offsets = np.array([0, len(view)], dtype=np.int64)
+    whole = pa.Array.from_buffers(
+        pa.large_binary(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(view)]
+    )
+    try:
+        whole.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _record_lines(text: str, delimiter: str, header_end: int) -> np.ndarray:
@@ -140,19 +164,20 @@ def _record_lines(text: str, delimiter: str, header_end: int) -> np.ndarray:
     return np.asarray(numbers, dtype=np.int64)
 
 
-def _offset_after_lines(body: bytes, lines: int) -> int:
-    """Byte offset just after the ``lines``-th newline of ``body`` (UTF-8)."""
-    offset = 0
+def _offset_after_lines(data: bytes, lines: int, *, start: int = 0) -> int:
+    """Byte offset just after the ``lines``-th newline of ``data`` from ``start`` (UTF-8)."""
+    offset = start
     for _ in range(lines):
-        nl = body.find(b"\n", offset)
+        nl = data.find(b"\n", offset)
         if nl < 0:
-            return len(body)
+            return len(data)
         offset = nl + 1
     return offset
 
 
-def _read_fast(rest: bytes, names: list[str], delimiter: str) -> pa.Table | None:
-    """Parse with pyarrow, every column as string; ``None`` if any row is ragged."""
+def _read_fast(data: bytes, offset: int, names: list[str], delimiter: str) -> pa.Table | None:
+    """Parse ``data[offset:]`` with pyarrow (in place), every column as string; ``None`` if any
+    row is ragged."""
     ragged: list[object] = []
 
     def on_invalid(row: object) -> str:
@@ -161,11 +186,11 @@ def _read_fast(rest: bytes, names: list[str], delimiter: str) -> pa.Table | None
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(rest),
+            pa.BufferReader(pa.py_buffer(memoryview(data)[offset:])),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
-                newlines_in_values=b'"' in rest,
+                newlines_in_values=data.find(b'"', offset) >= 0,
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(

@@ -225,6 +225,35 @@ def test_gbk_csv_is_decoded() -> None:
     assert table.frame.geometry.notna().all()
 
 
+def test_utf8_csv_read_in_place_with_bom_long_rows_and_a_cut_head(tmp_path: Path) -> None:
+    """UTF-8 files are checked and parsed without being made one Python string: a BOM, a head
+    whose 64 KiB cut falls inside a character, and an invalid byte far into the file (which
+    makes the file GB18030, as a decoder would) all read as before."""
+    address = "演示省云州市清溪县城关镇北埠村" * 300  # 13,500 bytes a row
+    rows = [f"A{i},{address},119.9,29.7" for i in range(8)]
+    text = "编号,发案地址,经度,纬度\n" + "\n".join(rows) + "\n"
+    for name, raw in (("plain.csv", text.encode()), ("bom.csv", b"\xef\xbb\xbf" + text.encode())):
+        path = tmp_path / name
+        path.write_bytes(raw)
+        table = read_table(path)
+        assert table.encoding == ("utf-8-sig" if name == "bom.csv" else "utf-8")
+        assert table.frame["source_id"].tolist() == [f"A{i}" for i in range(8)]
+        assert (table.frame["address"] == address).all()
+        assert table.row_numbers.tolist() == list(range(2, 10))
+
+    blank = tmp_path / "blank.csv"
+    blank.write_bytes(b"\xef\xbb\xbf \r\n\t\n")
+    with pytest.raises(InputFileError) as err:
+        read_table(blank)
+    assert err.value.key == "io.empty_file"
+
+    gbk = tmp_path / "gbk_tail.csv"
+    gbk.write_bytes(text.encode() + "B9,北埠村,119.9,29.7\n".encode("gb18030"))
+    table = read_table(gbk)
+    assert table.encoding == "gb18030"
+    assert len(table.frame) == 9
+
+
 def test_xlsx_title_row_is_skipped() -> None:
     table = read_table(BAD / "incidents_title_row.xlsx")
     assert table.header_row == 2
