@@ -332,6 +332,32 @@ CHINA_HOLES: tuple[tuple[tuple[float, float], ...], ...] = (
 )
 
 
+# Boxes (min lon, min lat, max lon, max lat) well inside the outline, where most points of a
+# Chinese file fall: a point in one is inside without the polygon test (a million points took
+# ~50 ms each way). Each is checked against the outline, with a margin, before it is used.
+_INNER_BOXES = (
+    (117.0, 26.5, 120.3, 31.0),
+    (120.0, 28.0, 121.0, 30.0),
+    (120.0, 30.5, 120.9, 32.0),
+    (118.0, 31.0, 119.5, 34.0),
+    (103.0, 23.5, 117.0, 34.0),
+    (116.0, 34.0, 118.0, 37.0),
+    (108.0, 34.0, 117.0, 38.5),
+    (115.0, 38.0, 117.0, 40.5),
+    (100.0, 40.0, 115.0, 41.5),
+    (112.0, 22.6, 114.0, 24.0),
+    (85.0, 30.0, 103.0, 40.0),
+)
+
+
+@cache
+def inner_boxes() -> tuple[tuple[float, float, float, float], ...]:
+    """The boxes of :data:`_INNER_BOXES` that lie inside :func:`china_polygon` with 0.01° to
+    spare (all of them, unless the outline is edited)."""
+    outline = china_polygon()
+    return tuple(b for b in _INNER_BOXES if outline.contains(shapely.box(*b).buffer(0.01)))
+
+
 @cache
 def china_polygon() -> Polygon:
     """Return the mainland China outline as a prepared shapely ``Polygon`` (EPSG:4326 degrees)."""

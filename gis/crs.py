@@ -27,7 +27,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from gis._china_outline import china_polygon
+from gis._china_outline import china_polygon, inner_boxes
 from gis.errors import CRSError
 from gis.messages import both
 
@@ -283,7 +283,13 @@ def inside_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
         ``False`` for non-finite coordinates.
     """
     lon_a, lat_a = _as_xy(lon, lat)
-    return np.asarray(shapely.contains_xy(china_polygon(), lon_a, lat_a), dtype=bool)
+    inside = np.zeros(lon_a.shape, dtype=bool)
+    for min_lon, min_lat, max_lon, max_lat in inner_boxes():
+        inside |= (lon_a >= min_lon) & (lon_a <= max_lon) & (lat_a >= min_lat) & (lat_a <= max_lat)
+    rest = ~inside
+    if rest.any():
+        inside[rest] = shapely.contains_xy(china_polygon(), lon_a[rest], lat_a[rest])
+    return inside
 
 
 def _gcj_delta(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -217,6 +217,24 @@ def test_inside_china_is_not_a_rectangle() -> None:
     assert not inside_china(np.nan, 30.0)
 
 
+def test_inside_china_fast_path_agrees_with_the_outline() -> None:
+    """Points in the inner boxes skip the polygon test: the answer is the outline's, on random
+    points over the whole region, on the boxes' edges and just outside them."""
+    from gis._china_outline import china_polygon, inner_boxes
+
+    boxes = inner_boxes()
+    assert len(boxes) >= 10  # every box fits the outline
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(70, 140, 200_000), rng.uniform(10, 56, 200_000)
+    edges = np.array([(x, y) for b in boxes for x in (b[0], b[2]) for y in (b[1], b[3])])
+    for eps in (0.0, 1e-9, -1e-9, 0.02):
+        lon = np.r_[lon, edges[:, 0] + eps]
+        lat = np.r_[lat, edges[:, 1] - eps]
+    lon[:3] = np.nan
+    expected = shapely.contains_xy(china_polygon(), lon, lat)
+    assert (inside_china(lon, lat) == expected).all()
+
+
 # ----------------------------------------------------------------------------------------------
 # GCJ-02 and BD-09
 
