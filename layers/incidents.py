@@ -283,8 +283,9 @@ def _load_new(
     (see :func:`store`), timing ``rows``, ``keys`` and ``indexes``.
 
     A bulk load into empty tables loads the incidents aside (:mod:`layers._bulk`): the key
-    table's COPY runs in this session while the incidents load in another, and its key build
-    while the incidents' indexes build in two more, so that both cores work in both phases.
+    table's COPY runs in this session while the incidents load in another; then this session
+    builds the key table's key and, with the other, the incidents' indexes, so that both cores
+    work in both phases.
     """
     stream = _incident_stream(rows, order=order, areas=areas, srid=srid)
     with (

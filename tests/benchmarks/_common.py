@@ -1,14 +1,16 @@
-"""Shared pieces of the benchmarks: a throw-away database and a stopwatch."""
+"""Shared pieces of the benchmarks: a throw-away database, a stopwatch, a fresh process."""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from gis.cluster import LocalCluster
 from gis.db import Database, open_database
@@ -45,3 +47,17 @@ def stopwatch() -> Iterator[dict[str, float]]:
         yield out
     finally:
         out["seconds"] = time.perf_counter() - start
+
+
+_T = TypeVar("_T")
+
+
+def in_fresh_process(work: Callable[..., _T], *args: Any) -> _T:
+    """Run ``work(*args)`` in a new Python process and return its result.
+
+    A way measured in a process that has already done the other way's work would run on
+    memory that process has already had from the kernel, and on warm caches; a user's
+    ``pingan import`` never does. Each way starts alike: from nothing.
+    """
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(work, args)
