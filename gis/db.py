@@ -34,16 +34,30 @@ def translate_errors(*, what: str = "database") -> Iterator[None]:
     """
     try:
         yield
-    except psycopg.OperationalError as exc:
-        raise DatabaseError("db.unreachable", target=what, error=str(exc).strip()) from exc
     except psycopg.Error as exc:
+        if _cannot_connect(exc):
+            raise DatabaseError("db.unreachable", target=what, error=str(exc).strip()) from exc
         diag = exc.diag
         raise DatabaseError(
             "db.failed",
-            sqlstate=diag.sqlstate or "-",
+            sqlstate=diag.sqlstate or exc.sqlstate or "-",
             error=(diag.message_primary or str(exc)).strip(),
             detail=(diag.message_detail or "").strip() or "-",
         ) from exc
+
+
+# SQLSTATEs of a server that will not take the session: too many connections, shutting
+# down, starting up. (Class 08 is the connection's own; other "operational" errors, such as a
+# lock timeout or a cancelled statement, come from a server that is there.)
+_NO_SESSION = frozenset({"53300", "57P01", "57P02", "57P03"})
+
+
+def _cannot_connect(exc: psycopg.Error) -> bool:
+    """The error means no session with the server: none was made, or it was lost."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in _NO_SESSION
 
 
 def postgis_version(conn: psycopg.Connection[Any]) -> tuple[int, int] | None:
