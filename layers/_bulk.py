@@ -77,9 +77,17 @@ class IndexPlan:
 class AsideLoad:
     """A load aside for ``table``: see the module docstring. Use :func:`aside_load`."""
 
-    def __init__(self, conn: psycopg.Connection[Any], table: str, *, conninfo: str) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        table: str,
+        *,
+        conninfo: str,
+        session: psycopg.Connection[Any],
+    ) -> None:
         self._conn = conn
         self._conninfo = conninfo
+        self._session = session  # the side session that creates and loads the table
         self.table = table
         # A name of its own for every attempt: a retry in the same process, or a second machine
         # whose importer has the same pid, never meets an earlier attempt's table.
@@ -110,7 +118,7 @@ class AsideLoad:
         ``statement`` is the COPY into :attr:`staging` (``FREEZE`` allowed). ``alongside`` runs
         meanwhile in another thread (the batch's own session is free: e.g. another table's load).
         """
-        with _side_session(self._conninfo) as side, _in_threads([alongside]):
+        with self._session as side, _in_threads([alongside]):
             create = sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
                 self._name(self.staging), self._name(self.table)
             )
@@ -235,18 +243,26 @@ def aside_load(
     aside (see the module docstring), else ``None``: the caller then loads in place.
 
     The caller must hold a lock on ``table`` that keeps other writers out (SHARE ROW
-    EXCLUSIVE), so that "empty" stays true, and call :meth:`AsideLoad.swap` before its commit.
-    On an error the table loaded aside is dropped.
+    EXCLUSIVE), so that "empty" stays true, and call :meth:`AsideLoad.finish` before its
+    commit. On an error the table loaded aside is dropped. When no side session can be opened
+    (no connection slot left, a server that refuses this role a second session...), the load
+    is in place after all.
     """
     if conninfo is None or rows < BULK_ROWS or not _replaceable(conn, table):
         yield None
         return
-    load = AsideLoad(conn, table, conninfo=conninfo)
     try:
-        yield load
-    except BaseException:
-        load.discard()
-        raise
+        session = psycopg.connect(conninfo)
+    except psycopg.OperationalError:
+        yield None
+        return
+    with session:
+        load = AsideLoad(conn, table, conninfo=conninfo, session=session)
+        try:
+            yield load
+        except BaseException:
+            load.discard()
+            raise
 
 
 def _replaceable(conn: psycopg.Connection[Any], table: str) -> bool:

@@ -120,6 +120,30 @@ def test_a_bulk_load_that_fails_leaves_nothing(
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
 
 
+def test_without_a_second_session_the_load_goes_in_place(
+    empty_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No connection slot left for a side session: the same rows load in place, in the batch's
+    own session, and the table is the migrations' table still."""
+    with empty_db.connection() as conn:
+        before = _schema(conn)
+
+    refused: list[object] = []
+
+    def refuse(*args: object, **_kwargs: object) -> None:
+        refused.append(args)
+        raise psycopg.OperationalError("FATAL: sorry, too many clients already")
+
+    monkeypatch.setattr(_bulk.psycopg, "connect", refuse)
+    summary = layers.import_frame("incidents", _ledger(ROWS, prefix="S"), source="s", db=empty_db)
+    assert summary.inserted == ROWS
+    assert len(refused) == 1  # asked once, then in place
+    with empty_db.connection() as conn:
+        assert _schema(conn) == before
+        assert conn.execute("SELECT count(*) FROM incident").fetchone() == (ROWS,)
+    assert derived_column_mismatches(empty_db) == 0
+
+
 def test_a_table_something_depends_on_is_loaded_in_place(empty_db: Database) -> None:
     """A view on the incidents (an analyst's) is not dropped by a swap: the load goes in place."""
     with empty_db.connection() as conn:
