@@ -37,6 +37,17 @@ NAMED = (
     ("2026-10-01 08:30 GMT-03:30", pd.Timestamp("2026-10-01 12:00", tz="UTC")),
     ("2026-10-01 08:30 GMT+05:45", pd.Timestamp("2026-10-01 08:30", tz="Asia/Kathmandu")),
     ("Thu Oct 01 2026 08:30:00 +0800 (CST)", CHINA_0830),
+    # The weekday forms are rewritten as ISO 8601 (layers._spec._weekday_form), not left to
+    # dateutil: any case, one-digit day and hour, full names, fractions, Z.
+    ("Thu Oct 1 2026 8:30:00 GMT+0800", CHINA_0830),
+    ("thu oct 01 2026 08:30:00 gmt+0800", CHINA_0830),
+    ("Thursday, October 1, 2026 08:30 GMT+8", CHINA_0830),
+    ("Thu Oct 01 2026 00:30:00Z", CHINA_0830),
+    ("Thu Oct 01 2026 08:30:00.250 GMT+0800", CHINA_0830 + pd.Timedelta(milliseconds=250)),
+    (
+        "Wed Jan 07 2026 19:30:00 GMT-0500 (Eastern Standard Time)",
+        pd.Timestamp("2026-01-08 08:30", tz="Asia/Shanghai"),
+    ),
 )
 
 
@@ -97,3 +108,13 @@ def test_a_named_offset_does_not_make_junk_a_date(junk: str) -> None:
     stamps, bad, _ = _parse([junk, "2026/10/1 8:30 GMT+8"])
     assert bad == [True, False]
     assert pd.isna(stamps.iloc[0]) and stamps.iloc[1] == CHINA_0830
+
+
+def test_the_weekday_form_without_an_offset_is_local_and_without_a_time_a_whole_day() -> None:
+    stamps, bad, date_only = _parse(
+        ["Thu Oct 01 2026 08:30:00", "Thu Oct 01 2026", "Sun Feb 29 2026 10:00:00 GMT+0800"]
+    )
+    assert stamps.iloc[0] == CHINA_0830
+    assert stamps.iloc[1] == pd.Timestamp("2026-10-01", tz=TIMEZONE)
+    assert bad == [False, False, True]  # no 29 February in 2026
+    assert date_only == [False, True, False]
