@@ -382,41 +382,49 @@ def _iso_offsets(text: pd.Series, rows: np.ndarray) -> tuple[pd.Series, np.ndarr
     ISO 8601 offsets (``GMT+0800`` -> ``+08:00``, ``UTC-5`` -> ``-05:00``), and a zone's name in
     parentheses after an offset dropped (see :data:`_NAMED_OFFSETS`), with the mask of the
     values rewritten. A bare ``GMT`` or ``UTC`` is left alone: it is UTC either way."""
-    named = np.zeros(len(text), dtype=bool)
-    if rows.any():
-        named[rows] = regex_mask(text[rows], _NAMED_OFFSET)
-    if not named.any():
-        return text, named
-    iso = pa.array(text[named].array)
-    for pattern, replacement in _NAMED_OFFSETS:
-        iso = pc.replace_substring_regex(iso, pattern, replacement)
-    text = text.copy()
-    text.iloc[np.flatnonzero(named)] = pd.arrays.ArrowStringArray(iso)
-    return text, named
+
+    def rewrite(values: pa.Array) -> pa.Array:
+        for pattern, replacement in _NAMED_OFFSETS:
+            values = pc.replace_substring_regex(values, pattern, replacement)
+        return values
+
+    return _rewrite_matching(text, rows, _NAMED_OFFSET, rewrite)
 
 
 def _weekday_form(text: pd.Series, rows: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """``text`` with the values among ``rows`` (a mask) written as :data:`_WEEKDAY_FORM`
     rewritten as ISO 8601 (``2026-10-01T08:30:00+08:00``, or ``2026-10-01`` without a time),
     and the mask of the values rewritten."""
+
+    def rewrite(values: pa.Array) -> pa.Array:
+        values = pc.if_else(
+            pc.match_substring_regex(values, r"\d:\d{2}"),
+            pc.replace_substring_regex(values, _WEEKDAY_FORM, r"\3-\1-\2T\4\5"),
+            pc.replace_substring_regex(values, _WEEKDAY_FORM, r"\3-\1-\2"),
+        )
+        for number, name in enumerate(_MONTHS, 1):
+            month = (f"(?i)^(\\d{{4}})-{name}-", f"\\1-{number:02d}-")
+            values = pc.replace_substring_regex(values, *month)
+        values = pc.replace_substring_regex(values, r"^(\d{4}-\d{2})-(\d)(T|$)", r"\1-0\2\3")
+        return pc.replace_substring_regex(values, r"T(\d):", r"T0\1:")
+
+    return _rewrite_matching(text, rows, _WEEKDAY_FORM, rewrite)
+
+
+def _rewrite_matching(
+    text: pd.Series, rows: np.ndarray, pattern: str, rewrite: Callable[[pa.Array], pa.Array]
+) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with the values among ``rows`` (a mask) that match ``pattern`` (RE2) replaced
+    by ``rewrite`` of them (Arrow in, Arrow out), and the mask of the values replaced."""
     found = np.zeros(len(text), dtype=bool)
     if rows.any():
-        found[rows] = regex_mask(text[rows], _WEEKDAY_FORM)
+        found[rows] = regex_mask(text[rows], pattern)
     if not found.any():
         return text, found
-    iso = pa.array(text[found].array)
-    with_time = pc.match_substring_regex(iso, r"\d:\d{2}")
-    iso = pc.if_else(
-        with_time,
-        pc.replace_substring_regex(iso, _WEEKDAY_FORM, r"\3-\1-\2T\4\5"),
-        pc.replace_substring_regex(iso, _WEEKDAY_FORM, r"\3-\1-\2"),
-    )
-    for number, name in enumerate(_MONTHS, 1):
-        iso = pc.replace_substring_regex(iso, f"(?i)^(\\d{{4}})-{name}-", f"\\1-{number:02d}-")
-    iso = pc.replace_substring_regex(iso, r"^(\d{4}-\d{2})-(\d)(T|$)", r"\1-0\2\3")
-    iso = pc.replace_substring_regex(iso, r"T(\d):", r"T0\1:")
     text = text.copy()
-    text.iloc[np.flatnonzero(found)] = pd.arrays.ArrowStringArray(iso)
+    text.iloc[np.flatnonzero(found)] = pd.arrays.ArrowStringArray(
+        rewrite(pa.array(text[found].array))
+    )
     return text, found
 
 

@@ -228,7 +228,8 @@ def test_gbk_csv_is_decoded() -> None:
 def test_utf8_csv_read_in_place_with_bom_long_rows_and_a_cut_head(tmp_path: Path) -> None:
     """UTF-8 files are checked and parsed without being made one Python string: a BOM, a head
     whose 64 KiB cut falls inside a character, and an invalid byte far into the file (which
-    makes the file GB18030, as a decoder would) all read as before."""
+    makes the file GB18030, as a decoder would) all read as before (a blank file with a BOM:
+    test_file_errors_are_clear)."""
     address = "演示省云州市清溪县城关镇北埠村" * 300  # 13,500 bytes a row
     rows = [f"A{i},{address},119.9,29.7" for i in range(8)]
     text = "编号,发案地址,经度,纬度\n" + "\n".join(rows) + "\n"
@@ -240,12 +241,6 @@ def test_utf8_csv_read_in_place_with_bom_long_rows_and_a_cut_head(tmp_path: Path
         assert table.frame["source_id"].tolist() == [f"A{i}" for i in range(8)]
         assert (table.frame["address"] == address).all()
         assert table.row_numbers.tolist() == list(range(2, 10))
-
-    blank = tmp_path / "blank.csv"
-    blank.write_bytes(b"\xef\xbb\xbf \r\n\t\n")
-    with pytest.raises(InputFileError) as err:
-        read_table(blank)
-    assert err.value.key == "io.empty_file"
 
     gbk = tmp_path / "gbk_tail.csv"
     gbk.write_bytes(text.encode() + "B9,北埠村,119.9,29.7\n".encode("gb18030"))
@@ -405,11 +400,12 @@ def test_file_errors_are_clear(tmp_path: Path) -> None:
         read_table(missing)
     assert err.value.key == "io.file_not_found" and str(missing) in str(err.value)
 
-    empty = tmp_path / "empty.csv"
-    empty.write_bytes(b"")
-    with pytest.raises(InputFileError) as err:
-        read_table(empty)
-    assert err.value.key == "io.empty_file"
+    for content in (b"", b"\xef\xbb\xbf \r\n\t\n"):  # nothing, or a BOM and blank lines
+        empty = tmp_path / "empty.csv"
+        empty.write_bytes(content)
+        with pytest.raises(InputFileError) as err:
+            read_table(empty)
+        assert err.value.key == "io.empty_file"
 
     header_only = tmp_path / "header.csv"
     header_only.write_text("编号,经度,纬度\n", encoding="utf-8")
