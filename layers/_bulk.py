@@ -147,20 +147,26 @@ class AsideLoad:
         for plan in sorted(self._plans, key=lambda p: p.cost_rank):
             work.put(plan)
 
+        failed = threading.Event()
+
         def take_from(session: psycopg.Connection[Any]) -> None:
-            while True:
+            while not failed.is_set():  # after a failure the others stop at their next index
                 try:
                     plan = work.get_nowait()
                 except queue.Empty:
                     return
-                session.execute(
-                    sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
-                        sql.SQL("UNIQUE " if plan.is_unique else ""),
-                        sql.Identifier(self.temporary_name(plan)),
-                        self._name(self.staging),
-                        sql.SQL(plan.definition),
+                try:
+                    session.execute(
+                        sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
+                            sql.SQL("UNIQUE " if plan.is_unique else ""),
+                            sql.Identifier(self.temporary_name(plan)),
+                            self._name(self.staging),
+                            sql.SQL(plan.definition),
+                        )
                     )
-                )
+                except BaseException:
+                    failed.set()
+                    raise
 
         # Each session builds alone: a parallel build would only compete with the other
         # sessions for the same cores.

@@ -14,6 +14,7 @@ import pytest
 
 import layers
 from gis.db import Database
+from gis.errors import DatabaseError
 from layers import _bulk
 from tests.integration._derived import derived_column_mismatches
 
@@ -118,6 +119,46 @@ def test_a_bulk_load_that_fails_leaves_nothing(
         assert _schema(conn) == before
         for table in ("incident", "incident_key", "import_batch"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+
+
+def test_a_failing_index_build_stops_the_other_builder(
+    empty_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index that cannot be built (first in the queue): the other session builds no more
+    than the index it is on, the batch fails with the server's reason, nothing is left."""
+    with empty_db.connection() as conn:
+        before = _schema(conn)
+    started: list[str] = []
+    original_init = _bulk.AsideLoad.__init__
+    original_name = _bulk.AsideLoad.temporary_name
+
+    def init(self: _bulk.AsideLoad, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        bad = _bulk.IndexPlan(
+            name="incident_bad_idx",
+            method="gist",
+            definition="gist (no_such_column)",
+            columns=1,
+            partial=False,
+            is_unique=False,
+            constraint_name=None,
+            constraint_type=None,
+        )
+        self._plans.insert(0, bad)
+
+    def temporary_name(self: _bulk.AsideLoad, plan: _bulk.IndexPlan) -> str:
+        started.append(plan.name)
+        return original_name(self, plan)
+
+    monkeypatch.setattr(_bulk.AsideLoad, "__init__", init)
+    monkeypatch.setattr(_bulk.AsideLoad, "temporary_name", temporary_name)
+    with pytest.raises(DatabaseError, match="no_such_column"):
+        layers.import_frame("incidents", _ledger(ROWS, prefix="X"), source="x", db=empty_db)
+    assert "incident_bad_idx" in started
+    assert len(started) <= 2  # of eight: the failure stopped the queue
+    with empty_db.connection() as conn:
+        assert _schema(conn) == before
+        assert conn.execute("SELECT count(*) FROM incident").fetchone() == (0,)
 
 
 def test_without_a_second_session_the_load_goes_in_place(
