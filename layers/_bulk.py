@@ -147,26 +147,32 @@ class AsideLoad:
         for plan in sorted(self._plans, key=lambda p: p.cost_rank):
             work.put(plan)
 
-        failed = threading.Event()
+        failed = threading.Event()  # after a failure the others stop at their next index
 
         def take_from(session: psycopg.Connection[Any]) -> None:
-            while not failed.is_set():  # after a failure the others stop at their next index
+            while not failed.is_set():
                 try:
                     plan = work.get_nowait()
                 except queue.Empty:
                     return
-                try:
-                    session.execute(
-                        sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
-                            sql.SQL("UNIQUE " if plan.is_unique else ""),
-                            sql.Identifier(self.temporary_name(plan)),
-                            self._name(self.staging),
-                            sql.SQL(plan.definition),
-                        )
+                session.execute(
+                    sql.SQL("CREATE {}INDEX {} ON {} USING {}").format(
+                        sql.SQL("UNIQUE " if plan.is_unique else ""),
+                        sql.Identifier(self.temporary_name(plan)),
+                        self._name(self.staging),
+                        sql.SQL(plan.definition),
                     )
+                )
+
+        def stopping_the_others(builder: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    builder()
                 except BaseException:
                     failed.set()
                     raise
+
+            return run
 
         # Each session builds alone: a parallel build would only compete with the other
         # sessions for the same cores.
@@ -182,7 +188,7 @@ class AsideLoad:
                 take_from(side)
 
         sides = [in_side_session] * min(INDEX_SESSIONS - 1, len(self._plans))
-        with _in_threads([in_batch, *sides]):
+        with _in_threads(map(stopping_the_others, [in_batch, *sides])):
             pass  # the threads are the work: leaving the block waits for them
 
     def swap(self) -> None:
