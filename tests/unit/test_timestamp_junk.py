@@ -14,9 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layers._spec import parse_timestamps
-
-TIMEZONE = "Asia/Shanghai"
+from tests.unit._timestamps import TIMEZONE
+from tests.unit._timestamps import parse as _parse
 
 
 def _at(text: str) -> pd.Timestamp:
@@ -38,11 +37,6 @@ VALID = (
     ("2024年3月5日", _at("2024-03-05"), True),
     ("2026-10-01 08:30 UTC", _at("2026-10-01 16:30"), False),
 )
-
-
-def _parse(values: list[str | None]) -> tuple[pd.Series, list[bool], list[bool]]:
-    stamps, bad, date_only = parse_timestamps(pd.Series(values, dtype="str"), timezone=TIMEZONE)
-    return stamps, bad.tolist(), date_only.tolist()
 
 
 def test_the_fuzz_find_is_a_bad_value_and_its_neighbour_is_kept() -> None:

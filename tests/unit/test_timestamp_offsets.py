@@ -11,15 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from layers._spec import parse_timestamps
-
-TIMEZONE = "Asia/Shanghai"
-
-
-def _parse(values: list[str | None]) -> tuple[pd.Series, list[bool], list[bool]]:
-    stamps, bad, date_only = parse_timestamps(pd.Series(values, dtype="str"), timezone=TIMEZONE)
-    return stamps, bad.tolist(), date_only.tolist()
-
+from tests.unit._timestamps import TIMEZONE
+from tests.unit._timestamps import parse as _parse
 
 CHINA_0830 = pd.Timestamp("2026-10-01 08:30", tz="Asia/Shanghai")
 
